@@ -291,8 +291,8 @@ class _Reader:
         if nxt == "_":
             self.i += 2
             form = self.read()
-            if form is _DISCARD:
-                return self.read()
+            while form is _DISCARD:   # `#_#_ a b` discards both a and b
+                form = self.read()
             return _DISCARD
         if nxt == "#":
             self.i += 2
