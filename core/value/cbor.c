@@ -698,7 +698,8 @@ static int cbor_put_integer_text(dl_buf *b, int neg, const char *d, size_t nd,
         if (neg && mag <= (uint64_t)INT64_MAX + 1)
             return cbor_put_head(b, CB_NINT, mag - 1);
     }
-    if (nd > (size_t)CBOR_BIGNUM_MAX_BYTES * 2)
+    /* A 16 KiB magnitude has at most 39 457 digits: 3 per byte bounds it. */
+    if (nd > (size_t)CBOR_BIGNUM_MAX_BYTES * 3)
         return dl_err_set(DATALITH_ELIMIT, "integer of %zu digits is too large "
                                            "for a CBOR bignum", nd);
     uint8_t *mag;
