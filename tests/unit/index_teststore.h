@@ -21,7 +21,7 @@ typedef struct ts_store {
     size_t puts; /* put calls */
 } ts_store;
 
-static long ts_find(ts_store *s, const char *key) {
+static inline long ts_find(ts_store *s, const char *key) {
     size_t i;
     for (i = 0; i < s->n; i++)
         if (strcmp(s->keys[i], key) == 0) return (long)i;
@@ -80,14 +80,14 @@ static const dl_store_vtable ts_vtable = {
     DL_STORE_VTABLE_V1, "index-test", ts_get, ts_put, NULL, NULL, NULL,
     NULL, NULL, NULL, NULL, NULL, ts_close, NULL};
 
-static ts_store *ts_open(void) {
+static inline ts_store *ts_open(void) {
     ts_store *s = calloc(1, sizeof *s);
     s->base.vt = &ts_vtable;
     return s;
 }
 
 /* Remove object i from the store (keeps the key list dense). */
-static void ts_drop(ts_store *s, size_t i) {
+static inline void ts_drop(ts_store *s, size_t i) {
     free(s->keys[i]);
     free(s->vals[i]);
     s->n--;
