@@ -171,12 +171,12 @@ static int parse_uri(dl_arena *a, const edn_value *uri, edn_value *out) {
 
     if ((rc = kv_push(a, &st, kwv("backend"), edn_keyword(backend))) != 0)
         return rc;
-    if (path > auth) {
+    if (strcmp(backend->name, "memory") != 0 && path > auth) {
         if ((rc = edn_string(a, auth, (size_t)(path - auth), &str)) != 0)
             return rc;
         if ((rc = kv_push(a, &st, kwv("host"), str)) != 0) return rc;
     }
-    if (query > path) {
+    if (strcmp(backend->name, "memory") != 0 && query > path) {
         if ((rc = edn_string(a, path, (size_t)(query - path), &str)) != 0)
             return rc;
         if ((rc = kv_push(a, &st, kwv("path"), str)) != 0) return rc;
