@@ -270,6 +270,7 @@ static size_t cbor_stack_count(const cbor_reader *r) {
 }
 
 static edn_value *cbor_stack_at(const cbor_reader *r, size_t i) {
+    if (!r->stack.data) return NULL; /* nothing pushed yet: i is 0 */
     return (edn_value *)(void *)r->stack.data + i;
 }
 

@@ -181,6 +181,7 @@ static size_t json_stack_count(const json_reader *r) {
 }
 
 static edn_value *json_stack_at(const json_reader *r, size_t i) {
+    if (!r->stack.data) return NULL; /* nothing pushed yet: i is 0 */
     return (edn_value *)(void *)r->stack.data + i;
 }
 
