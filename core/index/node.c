@@ -149,7 +149,7 @@ bt_node *bt_node_alloc(unsigned level, dl_index order, unsigned cap) {
     if (!n) return NULL;
     if (cap == 0) cap = 1;
     n->ents = malloc(cap * sizeof *n->ents);
-    if (level) n->kids = malloc(cap * sizeof *n->kids);
+    if (level) n->kids = calloc(cap, sizeof *n->kids);
     if (!n->ents || (level && !n->kids)) {
         free(n->ents);
         free(n->kids);
