@@ -21,6 +21,13 @@
 ** written in one transaction by sync(), or by head_cas together with the
 ** head — objects and head then become durable in a single LMDB commit,
 ** which is fsync'd before it returns (LMDB's default durable mode).
+**
+**   put ──▶ pend ──(commit starts)──▶ flight ──(commit done)──▶ data.mdb
+**
+** A commit moves `pend` to `flight` under the short mutex and writes
+** `flight` without holding it, so gets and puts from other threads never
+** wait for the fsync; get looks in pend, then flight, then the database.
+** Commits (sync, head_cas, head_del, del) are serialised by `cmu`.
 */
 #define _GNU_SOURCE
 #include "store_impl.h"
@@ -58,13 +65,19 @@ typedef struct lmdb_pending {
     size_t len;
 } lmdb_pending;
 
+typedef struct lmdb_batch {
+    lmdb_pending *it;
+    size_t n, cap;
+} lmdb_batch;
+
 typedef struct lmdb_store {
     dl_store base;
     lmdb_env *e;
     char *root;
-    pthread_mutex_t mu; /* pending */
-    lmdb_pending *pend;
-    size_t npend, cpend;
+    pthread_mutex_t mu;  /* pend and flight (short) */
+    pthread_mutex_t cmu; /* one commit at a time */
+    lmdb_batch pend;     /* puts not yet being committed */
+    lmdb_batch flight;   /* puts in the commit under way */
     dl_wlock wlock;
 } lmdb_store;
 
@@ -84,29 +97,104 @@ static int lmdb_fail(int mrc, const char *op, const char *what) {
                       op, what);
 }
 
-/* ---- pending puts (caller holds mu) ---- */
+/* ---- buffered puts (caller holds mu) ---- */
 
-static lmdb_pending *lmdb_pend_find(lmdb_store *l, const char *key) {
-    for (size_t i = 0; i < l->npend; i++)
-        if (strcmp(l->pend[i].key, key) == 0) return &l->pend[i];
+static lmdb_pending *lmdb_batch_find(lmdb_batch *b, const char *key) {
+    for (size_t i = 0; i < b->n; i++)
+        if (strcmp(b->it[i].key, key) == 0) return &b->it[i];
     return NULL;
 }
 
-static void lmdb_pend_clear(lmdb_store *l) {
-    for (size_t i = 0; i < l->npend; i++) {
-        free(l->pend[i].key);
-        free(l->pend[i].data);
+static void lmdb_batch_clear(lmdb_batch *b) {
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->it[i].key);
+        free(b->it[i].data);
     }
-    l->npend = 0;
+    b->n = 0;
 }
 
-/* Write every pending put into txn (does not clear them). */
-static int lmdb_pend_write(lmdb_store *l, MDB_txn *txn) {
-    for (size_t i = 0; i < l->npend; i++) {
-        MDB_val k = {strlen(l->pend[i].key), l->pend[i].key};
-        MDB_val v = {l->pend[i].len, l->pend[i].data};
+static void lmdb_batch_free(lmdb_batch *b) {
+    lmdb_batch_clear(b);
+    free(b->it);
+    b->it = NULL;
+    b->cap = 0;
+}
+
+static void lmdb_batch_remove(lmdb_batch *b, const char *key) {
+    lmdb_pending *p = lmdb_batch_find(b, key);
+    if (p) {
+        free(p->key);
+        free(p->data);
+        *p = b->it[--b->n];
+    }
+}
+
+/* Take ownership of key/data (freed on failure). */
+static int lmdb_batch_set(lmdb_batch *b, char *key, uint8_t *data,
+                          size_t len) {
+    lmdb_pending *p = lmdb_batch_find(b, key);
+    if (p) {
+        free(key);
+        free(p->data);
+        p->data = data;
+        p->len = len;
+        return 0;
+    }
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 16;
+        lmdb_pending *np = realloc(b->it, nc * sizeof *np);
+        if (!np) {
+            free(key);
+            free(data);
+            return dl_err_nomem();
+        }
+        b->it = np;
+        b->cap = nc;
+    }
+    b->it[b->n++] = (lmdb_pending){key, data, len};
+    return 0;
+}
+
+/* Start a commit: take cmu, move pend to flight. */
+static void lmdb_commit_begin(lmdb_store *l) {
+    pthread_mutex_lock(&l->cmu);
+    pthread_mutex_lock(&l->mu);
+    lmdb_batch t = l->flight; /* empty, keeps its array */
+    l->flight = l->pend;
+    l->pend = t;
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* End a commit: on success drop flight; on failure return its entries to
+** pend (a newer put of the same key, made meanwhile, wins). */
+static void lmdb_commit_end(lmdb_store *l, int ok) {
+    pthread_mutex_lock(&l->mu);
+    if (!ok) {
+        for (size_t i = 0; i < l->flight.n; i++) {
+            lmdb_pending *f = &l->flight.it[i];
+            if (lmdb_batch_find(&l->pend, f->key)) {
+                free(f->key);
+                free(f->data);
+            } else {
+                /* On out-of-memory the entry is freed and lost; the
+                ** commit that failed has reported its error already. */
+                lmdb_batch_set(&l->pend, f->key, f->data, f->len);
+            }
+        }
+        l->flight.n = 0;
+    }
+    lmdb_batch_clear(&l->flight);
+    pthread_mutex_unlock(&l->mu);
+    pthread_mutex_unlock(&l->cmu);
+}
+
+/* Write the in-flight puts into txn (caller holds cmu). */
+static int lmdb_flight_write(lmdb_store *l, MDB_txn *txn) {
+    for (size_t i = 0; i < l->flight.n; i++) {
+        MDB_val k = {strlen(l->flight.it[i].key), l->flight.it[i].key};
+        MDB_val v = {l->flight.it[i].len, l->flight.it[i].data};
         int mrc = mdb_put(txn, l->e->objs, &k, &v, 0);
-        if (mrc) return lmdb_fail(mrc, "put", l->pend[i].key);
+        if (mrc) return lmdb_fail(mrc, "put", l->flight.it[i].key);
     }
     return 0;
 }
@@ -145,11 +233,13 @@ static int lmdb_get(dl_store *s, const char *key, uint8_t **out,
     int rc = dl_store_check_key(key, "key");
     if (rc) return rc;
     pthread_mutex_lock(&l->mu);
-    lmdb_pending *p = l->npend ? lmdb_pend_find(l, key) : NULL;
+    lmdb_pending *p = lmdb_batch_find(&l->pend, key);
+    if (!p) p = lmdb_batch_find(&l->flight, key);
     if (p) {
         uint8_t *b = malloc(p->len ? p->len : 1);
-        if (!b) rc = dl_err_nomem();
-        else {
+        if (!b) {
+            rc = dl_err_nomem();
+        } else {
             if (p->len) memcpy(b, p->data, p->len);
             *out = b;
             *len = p->len;
@@ -158,6 +248,8 @@ static int lmdb_get(dl_store *s, const char *key, uint8_t **out,
         return rc;
     }
     pthread_mutex_unlock(&l->mu);
+    /* Not buffered: a commit that held it has finished before we looked,
+    ** so a fresh read transaction sees it. */
     return lmdb_read(l, l->e->objs, "object", key, out, len);
 }
 
@@ -167,61 +259,57 @@ static int lmdb_put(dl_store *s, const char *key, const uint8_t *data,
     int rc = dl_store_check_key(key, "key");
     if (rc) return rc;
     uint8_t *copy = malloc(len ? len : 1);
-    if (!copy) return dl_err_nomem();
+    char *k = strdup(key);
+    if (!copy || !k) {
+        free(copy);
+        free(k);
+        return dl_err_nomem();
+    }
     if (len) memcpy(copy, data, len);
     pthread_mutex_lock(&l->mu);
-    lmdb_pending *p = lmdb_pend_find(l, key);
-    if (p) {
-        free(p->data);
-        p->data = copy;
-        p->len = len;
-    } else {
-        if (l->npend == l->cpend) {
-            size_t nc = l->cpend ? l->cpend * 2 : 16;
-            lmdb_pending *np = realloc(l->pend, nc * sizeof *np);
-            if (!np) {
-                pthread_mutex_unlock(&l->mu);
-                free(copy);
-                return dl_err_nomem();
-            }
-            l->pend = np;
-            l->cpend = nc;
-        }
-        char *k = strdup(key);
-        if (!k) {
-            pthread_mutex_unlock(&l->mu);
-            free(copy);
-            return dl_err_nomem();
-        }
-        l->pend[l->npend++] = (lmdb_pending){k, copy, len};
-    }
+    rc = lmdb_batch_set(&l->pend, k, copy, len);
     pthread_mutex_unlock(&l->mu);
-    return 0;
+    return rc;
 }
 
 static int lmdb_del(dl_store *s, const char *key) {
     lmdb_store *l = (lmdb_store *)s;
     int rc = dl_store_check_key(key, "key");
     if (rc) return rc;
+    pthread_mutex_lock(&l->cmu);
     pthread_mutex_lock(&l->mu);
-    lmdb_pending *p = lmdb_pend_find(l, key);
-    if (p) {
-        free(p->key);
-        free(p->data);
-        *p = l->pend[--l->npend];
-    }
+    lmdb_batch_remove(&l->pend, key);
     pthread_mutex_unlock(&l->mu);
     MDB_txn *txn;
     int mrc = mdb_txn_begin(l->e->env, NULL, 0, &txn);
-    if (mrc) return lmdb_fail(mrc, "begin write", key);
-    MDB_val k = {strlen(key), (void *)key};
-    mrc = mdb_del(txn, l->e->objs, &k, NULL);
-    if (mrc && mrc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
-        return lmdb_fail(mrc, "delete", key);
+    if (mrc) {
+        rc = lmdb_fail(mrc, "begin write", key);
+    } else {
+        MDB_val k = {strlen(key), (void *)key};
+        mrc = mdb_del(txn, l->e->objs, &k, NULL);
+        if (mrc && mrc != MDB_NOTFOUND) {
+            mdb_txn_abort(txn);
+            rc = lmdb_fail(mrc, "delete", key);
+        } else if ((mrc = mdb_txn_commit(txn)) != 0) {
+            rc = lmdb_fail(mrc, "commit", key);
+        }
     }
-    mrc = mdb_txn_commit(txn);
-    return mrc ? lmdb_fail(mrc, "commit", key) : 0;
+    pthread_mutex_unlock(&l->cmu);
+    return rc;
+}
+
+static int lmdb_keys_add(char ***keys, size_t *n, size_t *cap,
+                         const char *k, size_t klen) {
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        char **nk = realloc(*keys, nc * sizeof *nk);
+        if (!nk) return dl_err_nomem();
+        *keys = nk;
+        *cap = nc;
+    }
+    if (!((*keys)[*n] = strndup(k, klen))) return dl_err_nomem();
+    (*n)++;
+    return 0;
 }
 
 static int lmdb_list(dl_store *s, const char *prefix,
@@ -231,65 +319,46 @@ static int lmdb_list(dl_store *s, const char *prefix,
     char **keys = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    int mrc = mdb_txn_begin(l->e->env, NULL, MDB_RDONLY, &txn);
-    if (mrc) return lmdb_fail(mrc, "begin read", "list");
-    mrc = mdb_cursor_open(txn, l->e->objs, &cur);
-    if (mrc) {
-        mdb_txn_abort(txn);
-        return lmdb_fail(mrc, "cursor", "list");
-    }
-    MDB_val k = {pl, (void *)(prefix ? prefix : "")}, v;
-    mrc = mdb_cursor_get(cur, &k, &v, pl ? MDB_SET_RANGE : MDB_FIRST);
-    /* Keys are collected first so cb may call back into the store. */
-    while (mrc == 0) {
-        if (pl && (k.mv_size < pl || memcmp(k.mv_data, prefix, pl) != 0))
-            break;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **nk = realloc(keys, nc * sizeof *nk);
-            if (!nk) {
-                rc = dl_err_nomem();
-                break;
-            }
-            keys = nk;
-            cap = nc;
-        }
-        if (!(keys[n] = strndup(k.mv_data, k.mv_size))) {
-            rc = dl_err_nomem();
-            break;
-        }
-        n++;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    if (!rc && mrc && mrc != MDB_NOTFOUND) rc = lmdb_fail(mrc, "scan", "list");
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-
-    /* Pending puts not yet in the database. */
-    size_t ndb = n;
+    /* Buffered keys first, so a commit finishing meanwhile cannot hide
+    ** one: it is then in the database scan below. */
     pthread_mutex_lock(&l->mu);
-    for (size_t i = 0; i < l->npend && !rc; i++) {
-        const char *pk = l->pend[i].key;
-        if (pl && strncmp(pk, prefix, pl) != 0) continue;
-        int seen = 0;
-        for (size_t j = 0; j < ndb && !seen; j++) seen = !strcmp(keys[j], pk);
-        if (seen) continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **nk = realloc(keys, nc * sizeof *nk);
-            if (!nk) {
-                rc = dl_err_nomem();
-                break;
-            }
-            keys = nk;
-            cap = nc;
+    lmdb_batch *bs[2] = {&l->pend, &l->flight};
+    for (int bi = 0; bi < 2 && !rc; bi++)
+        for (size_t i = 0; i < bs[bi]->n && !rc; i++) {
+            const char *pk = bs[bi]->it[i].key;
+            if (pl && strncmp(pk, prefix, pl) != 0) continue;
+            rc = lmdb_keys_add(&keys, &n, &cap, pk, strlen(pk));
         }
-        if (!(keys[n] = strdup(pk))) rc = dl_err_nomem();
-        else n++;
-    }
     pthread_mutex_unlock(&l->mu);
+    size_t nbuf = n;
+
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    int mrc = 0;
+    if (!rc && (mrc = mdb_txn_begin(l->e->env, NULL, MDB_RDONLY, &txn)))
+        rc = lmdb_fail(mrc, "begin read", "list");
+    if (!rc && (mrc = mdb_cursor_open(txn, l->e->objs, &cur)))
+        rc = lmdb_fail(mrc, "cursor", "list");
+    if (!rc) {
+        MDB_val k = {pl, (void *)(prefix ? prefix : "")}, v;
+        mrc = mdb_cursor_get(cur, &k, &v, pl ? MDB_SET_RANGE : MDB_FIRST);
+        while (mrc == 0 && !rc) {
+            if (pl && (k.mv_size < pl || memcmp(k.mv_data, prefix, pl) != 0))
+                break;
+            int seen = 0;
+            for (size_t j = 0; j < nbuf && !seen; j++)
+                seen = strlen(keys[j]) == k.mv_size &&
+                       memcmp(keys[j], k.mv_data, k.mv_size) == 0;
+            if (!seen)
+                rc = lmdb_keys_add(&keys, &n, &cap, k.mv_data, k.mv_size);
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        if (!rc && mrc && mrc != MDB_NOTFOUND)
+            rc = lmdb_fail(mrc, "scan", "list");
+    }
+    if (cur) mdb_cursor_close(cur);
+    if (txn) mdb_txn_abort(txn);
+    /* Keys were collected first so cb may call back into the store. */
     for (size_t i = 0; i < n && !rc; i++) rc = cb(ctx, keys[i]);
     for (size_t i = 0; i < n; i++) free(keys[i]);
     free(keys);
@@ -299,25 +368,19 @@ static int lmdb_list(dl_store *s, const char *prefix,
 static int lmdb_sync(dl_store *s) {
     lmdb_store *l = (lmdb_store *)s;
     int rc = 0;
-    pthread_mutex_lock(&l->mu);
-    if (l->npend) {
+    lmdb_commit_begin(l);
+    if (l->flight.n) {
         MDB_txn *txn;
         int mrc = mdb_txn_begin(l->e->env, NULL, 0, &txn);
         if (mrc) {
             rc = lmdb_fail(mrc, "begin write", l->root);
-        } else if ((rc = lmdb_pend_write(l, txn)) != 0) {
+        } else if ((rc = lmdb_flight_write(l, txn)) != 0) {
             mdb_txn_abort(txn);
         } else if ((mrc = mdb_txn_commit(txn)) != 0) {
             rc = lmdb_fail(mrc, "commit", l->root);
-        } else {
-            lmdb_pend_clear(l);
         }
     }
-    pthread_mutex_unlock(&l->mu);
-    if (!rc) {
-        int mrc = mdb_env_sync(l->e->env, 1);
-        if (mrc) rc = lmdb_fail(mrc, "sync", l->root);
-    }
+    lmdb_commit_end(l, rc == 0);
     return rc;
 }
 
@@ -331,19 +394,20 @@ static int lmdb_head_get(dl_store *s, const char *branch, uint8_t **out,
     return lmdb_read(l, l->e->heads, "head", branch, out, len);
 }
 
-/* One write transaction: pending objects, compare, head.  `data` NULL
-** deletes the head instead (expected is then ignored). */
+/* One write transaction: buffered objects, compare, head.  With `del` the
+** head is deleted instead (expected and data are ignored). */
 static int lmdb_head_write(lmdb_store *l, const char *branch,
                            const uint8_t *expected, size_t elen,
                            const uint8_t *data, size_t len, int del) {
     MDB_txn *txn;
-    pthread_mutex_lock(&l->mu);
+    lmdb_commit_begin(l);
     int mrc = mdb_txn_begin(l->e->env, NULL, 0, &txn);
     if (mrc) {
-        pthread_mutex_unlock(&l->mu);
-        return lmdb_fail(mrc, "begin write", branch);
+        int rc = lmdb_fail(mrc, "begin write", branch);
+        lmdb_commit_end(l, 0);
+        return rc;
     }
-    int rc = lmdb_pend_write(l, txn);
+    int rc = lmdb_flight_write(l, txn);
     MDB_val k = {strlen(branch), (void *)branch}, v;
     if (!rc && del) {
         mrc = mdb_del(txn, l->e->heads, &k, NULL);
@@ -374,10 +438,8 @@ static int lmdb_head_write(lmdb_store *l, const char *branch,
         mdb_txn_abort(txn);
     } else if ((mrc = mdb_txn_commit(txn)) != 0) {
         rc = lmdb_fail(mrc, "commit", branch);
-    } else {
-        lmdb_pend_clear(l);
     }
-    pthread_mutex_unlock(&l->mu);
+    lmdb_commit_end(l, rc == 0);
     return rc;
 }
 
@@ -435,10 +497,11 @@ static void lmdb_env_release(lmdb_env *e) {
 static void lmdb_close(dl_store *s) {
     lmdb_store *l = (lmdb_store *)s;
     dl_wlock_release(&l->wlock);
-    lmdb_pend_clear(l);
-    free(l->pend);
+    lmdb_batch_free(&l->pend);
+    lmdb_batch_free(&l->flight);
     lmdb_env_release(l->e);
     pthread_mutex_destroy(&l->mu);
+    pthread_mutex_destroy(&l->cmu);
     free(l->root);
     free(l);
 }
@@ -575,6 +638,7 @@ int dl_store_lmdb_open(const edn_value *cfg, int create, dl_store **out) {
     l->base.vt = &lmdb_vtable;
     l->root = rp;
     pthread_mutex_init(&l->mu, NULL);
+    pthread_mutex_init(&l->cmu, NULL);
     l->wlock = (dl_wlock)DL_WLOCK_INIT;
     if (create) {
         /* Make the new files' directory entries durable. */

@@ -175,26 +175,27 @@ static long now_us(void) {
     return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
 }
 
-/* Read "ack N" lines from fd until `deadline` (or EOF when deadline < 0). */
-static void read_acks(int fd, long deadline, long *last_ack, char *line,
+/* Read "ack N" lines from fd until `deadline` (or EOF when deadline < 0).
+** Returns 1 at EOF, else 0. */
+static int read_acks(int fd, long deadline, long *last_ack, char *line,
                       size_t *ll) {
     for (;;) {
         int timeout = -1;
         if (deadline >= 0) {
             long left = deadline - now_us();
-            if (left <= 0) return;
+            if (left <= 0) return 0;
             timeout = (int)((left + 999) / 1000);
         }
         struct pollfd pfd = {fd, POLLIN, 0};
         int pr = poll(&pfd, 1, timeout);
         if (pr < 0 && errno == EINTR) continue;
         if (pr <= 0) {
-            if (deadline >= 0 && now_us() >= deadline) return;
+            if (deadline >= 0 && now_us() >= deadline) return 0;
             continue;
         }
         char b[512];
         ssize_t r = read(fd, b, sizeof b);
-        if (r <= 0) return; /* EOF: the child is gone */
+        if (r <= 0) return 1; /* EOF: the child is gone */
         for (ssize_t i = 0; i < r; i++) {
             if (b[i] == '\n') {
                 line[*ll] = 0;
@@ -260,12 +261,24 @@ int main(int argc, char **argv) {
             _exit(4);
         }
         close(fds[1]);
-        /* Kill after 0–30 ms; a quarter of the time within the first 3 ms
-        ** (while opening and locking). */
-        long delay = rand() % 4 == 0 ? rand() % 3000 : rand() % 30000;
+        /* A quarter of the kills land 0-5 ms after the fork (while the
+        ** child opens and locks); the rest wait for 0-3 more acks (so the
+        ** test does not depend on the machine's speed) and then 0-8 ms
+        ** more, which lands inside a later commit's puts, sync or
+        ** head_cas. */
         char line[64];
         size_t ll = 0;
-        read_acks(fds[0], now_us() + delay, &last_ack, line, &ll);
+        if (rand() % 4 != 0) {
+            long target = last_ack + rand() % 4;
+            long give_up = now_us() + 5000000;
+            while (last_ack < target && now_us() < give_up)
+                if (read_acks(fds[0], now_us() + 10000, &last_ack, line,
+                              &ll))
+                    break; /* EOF: the child died on its own */
+            read_acks(fds[0], now_us() + rand() % 8000, &last_ack, line, &ll);
+        } else {
+            read_acks(fds[0], now_us() + rand() % 5000, &last_ack, line, &ll);
+        }
         kill(pid, SIGKILL);
         read_acks(fds[0], -1, &last_ack, line, &ll); /* drain to EOF */
         close(fds[0]);
