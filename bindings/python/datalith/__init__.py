@@ -1,0 +1,47 @@
+"""datalith: an embedded, immutable Datalog database with Datahike's
+semantics (Python binding of the C engine).
+
+Values in and out are native Python values; see datalith._values for the
+mapping (Keyword, Symbol, Char, Tagged, EdnList, FrozenMap are the types
+this package adds).  Text helpers:
+
+    datalith.edn.loads / datalith.edn.dumps     EDN (the engine's reader/printer)
+    datalith.json_loads / datalith.json_dumps   JSON with Datahike's tagged literals
+    datalith.cbor.loads / datalith.cbor.dumps   CBOR (docs/values.md tags)
+
+Every engine failure raises a subclass of datalith.Error carrying .code,
+.code_name and the engine's message.
+"""
+
+from typing import Any, Union
+
+from . import cbor, edn
+from ._errors import *  # noqa: F401,F403
+from ._errors import Error, __all__ as _error_names
+from ._generated import LIBRARY_VERSION as _LIBRARY_VERSION
+from ._generated import value_convert, version
+from ._native import lib as _lib
+from ._values import Char, EdnList, FrozenMap, Keyword, Symbol, Tagged
+
+__version__ = _LIBRARY_VERSION
+
+_JSON = _lib.DATALITH_FORMAT_JSON
+_CBOR = _lib.DATALITH_FORMAT_CBOR
+
+
+def json_loads(text: Union[str, bytes]) -> Any:
+    """Parse JSON with Datahike's tagged literals (["!kw", "a"], ["!set", [...]],
+    ...) into native Python values, through the engine's JSON reader."""
+    if not isinstance(text, (str, bytes, bytearray, memoryview)):
+        raise TypeError("json_loads takes str or bytes, not %s" % type(text).__name__)
+    return cbor.loads(value_convert(text, _JSON, _CBOR))
+
+
+def json_dumps(value: Any) -> str:
+    """Print a native Python value as JSON with Datahike's tagged literals."""
+    return value_convert(cbor.dumps(value), _CBOR, _JSON).decode("utf-8")
+
+
+__all__ = ["__version__", "version", "edn", "cbor", "json_loads", "json_dumps",
+           "value_convert", "Keyword", "Symbol", "Char", "Tagged", "EdnList", "FrozenMap",
+           ] + list(_error_names)
