@@ -539,9 +539,8 @@ static int json_parse_tagged(json_reader *r, const char *open,
     snprintf(tag, sizeof tag, "%.*s", (int)(tn < 60 ? tn : 60), tag0);
     if (TAG_IS("kw") || TAG_IS("sym")) {
         int kw = TAG_IS("kw");
+        /* An empty name is allowed, as for object keys (""). */
         if ((rc = json_tag_string(r, tag, &s, &n))) return rc;
-        if (n == 0)
-            return json_err_at(r, open, "[\"!%s\", …] with an empty name", tag);
         const edn_sym *sym = edn_intern_full(s, n);
         if (!sym) return dl_err_last()->code;
         *out = kw ? edn_keyword(sym) : edn_symbol(sym);
