@@ -187,6 +187,28 @@ TEST(initial_tx_file) {
     want = rd("[{:db/ident :name :db/valueType :db.type/string"
               " :db/cardinality :db.cardinality/one}]");
     CHECK(edn_equal(&c.initial_tx, &want));
+    /* malformed EDN in the file: a parse error naming the file */
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("[{:db/ident", f);
+    fclose(f);
+    v = rd(lit);
+    CHECK_EQ_INT(dl_config_parse(&A, &v, &c), DATALITH_EPARSE);
+    CHECK_CONTAINS(dl_err_last()->message,
+                   "Invalid Datahike configuration. :initial-tx file \"");
+    /* a file holding something other than tx-data */
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs(":not-tx-data", f);
+    fclose(f);
+    v = rd(lit);
+    CHECK_EQ_INT(dl_config_parse(&A, &v, &c), DATALITH_EINVAL);
+    CHECK_STR(dl_err_last()->message,
+              "Invalid Datahike configuration. :initial-tx must be a "
+              "collection of entities or a file path string, got "
+              ":not-tx-data");
     remove(path);
     v = rd(lit);
     CHECK_EQ_INT(dl_config_parse(&A, &v, &c), DATALITH_EIO);

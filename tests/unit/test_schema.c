@@ -9,6 +9,7 @@
 #include "test.h"
 #include "util/error.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 static dl_arena A;
@@ -956,6 +957,36 @@ TEST(tuple_views) {
     dl_schema_release(s);
 }
 
+/* ---- concurrent readers ---- */
+
+static void *reader(void *arg) {
+    dl_schema *s = arg;
+    long bad = 0;
+    for (int i = 0; i < 20000; i++) {
+        const dl_attr *x = dl_schema_attr(s, S("friend"));
+        const dl_attr *y = dl_schema_attr_by_eid(s, 4);
+        if (!x || !x->ref || !y || y->ident != S("age")) bad++;
+    }
+    dl_schema_release(s);
+    return (void *)bad;
+}
+
+TEST(concurrent_readers) {
+    dl_schema *s = people(DL_FLEX_WRITE);
+    pthread_t th[4];
+    if (!s) return;
+    for (int i = 0; i < 4; i++) {
+        dl_schema_retain(s);
+        CHECK_EQ_INT(pthread_create(&th[i], NULL, reader, s), 0);
+    }
+    dl_schema_release(s); /* the readers hold the last references */
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        CHECK_EQ_INT((long)r, 0);
+    }
+}
+
 int main(void) {
     dl_arena_init(&A, 0);
     RUN(system_attributes);
@@ -974,6 +1005,7 @@ int main(void) {
     RUN(tuple_change_rules);
     RUN(schema_view);
     RUN(tuple_views);
+    RUN(concurrent_readers);
     dl_arena_free(&A);
     return test_summary();
 }
