@@ -570,8 +570,36 @@ TEST(codec_roundtrip_all_types) {
     dl_arena_free(&a);
 }
 
+/* The attribute comparator's byte-order fast path agrees with edn_compare
+** on keywords, including text where UTF-8 byte order and UTF-16 order differ
+** (U+FFFD sorts after U+1F600 in UTF-8 bytes, before it in UTF-16). */
+TEST(attr_cmp_matches_edn_compare) {
+    static const char *names[] = {
+        "a", "b", "ab", "a/b", "a/c", "b/a", "ab/a", "z", "A", "_x", "a.b/c",
+        "\xc3\xa9", "e\xcc\x81", "\xef\xbf\xbd", "\xf0\x9f\x98\x80",
+        "x/\xef\xbf\xbd", "x/\xf0\x9f\x98\x80", "\xee\x80\x80", "x/y/z"};
+    size_t i, j, n = sizeof names / sizeof *names;
+    int sgn_fast, sgn_ref;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < n; j++) {
+            const edn_sym *x = kw(names[i]), *y = kw(names[j]);
+            edn_value kx = edn_keyword(x), ky = edn_keyword(y);
+            int f = dl_attr_cmp(x, y), r = edn_compare(&kx, &ky);
+            sgn_fast = (f > 0) - (f < 0);
+            sgn_ref = (r > 0) - (r < 0);
+            if (sgn_fast != sgn_ref)
+                fprintf(stderr, "  %s vs %s: %d / %d\n", names[i], names[j], f, r);
+            CHECK_EQ_INT(sgn_fast, sgn_ref);
+        }
+    /* and the documented rule: no namespace first, then namespace, then name */
+    CHECK(dl_attr_cmp(kw("zzz"), kw("a/a")) < 0);
+    CHECK(dl_attr_cmp(kw("a/z"), kw("b/a")) < 0);
+    CHECK(dl_attr_cmp(NULL, kw("a")) < 0);
+}
+
 int main(void) {
     dl_arena_init(&A, 0);
+    RUN(attr_cmp_matches_edn_compare);
     RUN(orders_mixed_values);
     RUN(unsigned_entity_and_tx_order);
     RUN(values_are_copied);
