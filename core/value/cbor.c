@@ -476,9 +476,12 @@ static int cbor_inst(cbor_reader *r, size_t at, uint64_t tag,
         }
     }
     if (!have_s) return cbor_err(r, at, "tag 1001 without key 1 (seconds)");
-    if (s > lim || s < -lim - 1)
+    if (s > lim || s < -lim - 1 || (s == -lim - 1 && ms < 192) ||
+        (s == lim && ms > 807))
         return cbor_err(r, at, "tag 1001 seconds out of range");
-    *out = edn_inst(s * 1000 + ms);
+    /* Neither s * 1000 (s >= 0) nor (s + 1) * 1000 (s < 0) overflows, and
+    ** the checks above keep the sum within int64. */
+    *out = edn_inst(s >= 0 ? s * 1000 + ms : (s + 1) * 1000 - (1000 - ms));
     return 0;
 }
 

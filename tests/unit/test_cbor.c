@@ -351,6 +351,9 @@ TEST(errors) {
     expect_err("c11b7fffffffffffffff", P, "tag 1 epoch seconds out of range",
                0);
     expect_err("c1fb7ff0000000000000", P, "out of range", 0);
+    /* INT64_MIN ms = -9223372036854776 s + 192 ms; 191 ms is one too few. */
+    expect_err("d903e9a2013b0020c49ba5e353f7221900bf", P,
+               "tag 1001 seconds out of range", 0);
     expect_err("d903e901", P, "tag 1001 expects a map", 0);
     expect_err("d903e9a0", P, "tag 1001 without key 1", 0);
     expect_err("d903e9a2010022190400", P, "only keys 1 (integer seconds) and "
