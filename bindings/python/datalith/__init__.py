@@ -25,8 +25,10 @@ from ._values import Char, EdnList, FrozenMap, Keyword, Symbol, Tagged
 
 __version__ = _LIBRARY_VERSION
 
-_JSON = _lib.DATALITH_FORMAT_JSON
-_CBOR = _lib.DATALITH_FORMAT_CBOR
+FORMAT_EDN: int = _lib.DATALITH_FORMAT_EDN
+FORMAT_JSON: int = _lib.DATALITH_FORMAT_JSON
+FORMAT_CBOR: int = _lib.DATALITH_FORMAT_CBOR
+_JSON, _CBOR = FORMAT_JSON, FORMAT_CBOR
 
 
 def json_loads(text: Union[str, bytes]) -> Any:
@@ -43,5 +45,5 @@ def json_dumps(value: Any) -> str:
 
 
 __all__ = ["__version__", "version", "edn", "cbor", "json_loads", "json_dumps",
-           "value_convert", "Keyword", "Symbol", "Char", "Tagged", "EdnList", "FrozenMap",
+           "value_convert", "FORMAT_EDN", "FORMAT_JSON", "FORMAT_CBOR", "Keyword", "Symbol", "Char", "Tagged", "EdnList", "FrozenMap",
            ] + list(_error_names)

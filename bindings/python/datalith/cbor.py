@@ -395,12 +395,12 @@ class _Dec:
 
     def tagged(self, tag: int, pos: int, at: int, depth: int, key: bool):
         if tag == TAG_IDENT:
-            v, pos = self.item(pos, depth + 1, key)
+            v, pos = self.item(pos, depth, key)
             if type(v) is not str or not v or v == ":":
                 raise _parse_error("tag 39 (identifier) expects non-empty text", at)
             return (Keyword(v[1:]) if v[0] == ":" else Symbol(v)), pos
         if tag == TAG_SET:
-            v, pos = self.item(pos, depth + 1, True)
+            v, pos = self.item(pos, depth, True)
             if type(v) is not tuple:
                 raise _parse_error("tag 258 (set) expects an array", at)
             s = frozenset(v)
@@ -410,18 +410,18 @@ class _Dec:
                                  "cannot hold them all" % at)
             return (s if key else set(s)), pos
         if tag == TAG_UUID:
-            v, pos = self.item(pos, depth + 1, key)
+            v, pos = self.item(pos, depth, key)
             if type(v) is not bytes or len(v) != 16:
                 raise _parse_error("tag 37 (UUID) expects 16 bytes", at)
             return _uuid.UUID(bytes=v), pos
         if tag == TAG_BIGPOS or tag == TAG_BIGNEG:
-            v, pos = self.item(pos, depth + 1, key)
+            v, pos = self.item(pos, depth, key)
             if type(v) is not bytes:
                 raise _parse_error("tag %d (bignum) expects a byte string" % tag, at)
             m = int.from_bytes(v, "big")
             return (m if tag == TAG_BIGPOS else -1 - m), pos
         if tag == TAG_DECIMAL:
-            v, pos = self.item(pos, depth + 1, key)
+            v, pos = self.item(pos, depth, key)
             if (not isinstance(v, (list, tuple)) or len(v) != 2 or type(v[0]) is not int
                     or type(v[1]) is not int):
                 raise _parse_error("tag 4 (decimal fraction) expects [exponent, mantissa]", at)
@@ -429,20 +429,20 @@ class _Dec:
             return _decimal.Decimal((1 if m < 0 else 0, tuple(int(c) for c in str(abs(m))),
                                      e)), pos
         if tag == TAG_EPOCH or tag == TAG_EXTTIME:
-            v, pos = self.item(pos, depth + 1, key)
+            v, pos = self.item(pos, depth, key)
             return self.inst(tag, v, at), pos
         if tag == TAG_LIST:
-            v, pos = self.item(pos, depth + 1, True)
+            v, pos = self.item(pos, depth, True)
             if type(v) is not tuple:
                 raise _parse_error("list tag expects an array", at)
             return EdnList(v), pos
         if tag == TAG_CHAR:
-            v, pos = self.item(pos, depth + 1, key)
+            v, pos = self.item(pos, depth, key)
             if type(v) is not int or not 0 <= v <= 0x10FFFF:
                 raise _parse_error("char tag expects a code point 0..0x10FFFF", at)
             return Char(chr(v)), pos
         if tag == TAG_OBJECT:
-            v, pos = self.item(pos, depth + 1, key)
+            v, pos = self.item(pos, depth, key)
             if not isinstance(v, (list, tuple)) or len(v) != 2 or type(v[0]) is not str:
                 raise _parse_error('tag 27 (tagged value) expects ["tag", value]', at)
             return Tagged(Symbol(v[0]), v[1]), pos
