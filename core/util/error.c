@@ -57,8 +57,16 @@ int dl_err_prefix(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
+    size_t np = strlen(pre);
     memcpy(old, err_slot.msg, sizeof old);
-    snprintf(err_slot.msg, sizeof err_slot.msg, "%s%s", pre, old);
+    if (np >= sizeof err_slot.msg) np = sizeof err_slot.msg - 1;
+    memcpy(err_slot.msg, pre, np);
+    size_t room = sizeof err_slot.msg - 1 - np;
+    size_t nold = 0;
+    while (nold < sizeof old - 1 && old[nold]) nold++;
+    if (nold > room) nold = room;
+    memcpy(err_slot.msg + np, old, nold);
+    err_slot.msg[np + nold] = '\0';
     err_slot.pub.message = err_slot.msg;
     return err_slot.pub.code;
 }
