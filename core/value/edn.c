@@ -894,6 +894,7 @@ static int rd_ns_keys(rd *r, rd_frame *f, edn_value *kv, size_t n) {
         edn_value *key = &kv[k];
         if (key->type != EDN_KEYWORD && key->type != EDN_SYMBOL) continue;
         const edn_sym *s = key->u.sym, *ns2 = NULL;
+        if (s->name_len == 1 && s->name[0] == '/') continue; /* ns// is not EDN */
         if (!s->ns) ns2 = edn_intern(ns, nl, s->name, s->name_len);
         else if (s->ns_len == 1 && s->ns[0] == '_') ns2 = edn_intern(NULL, 0, s->name, s->name_len);
         else continue;
@@ -921,7 +922,7 @@ static int rd_close(rd *r, edn_value *out) {
                       "mismatched '%c': expected '%c' to close '%s' at line %ld, column %ld",
                       c, want, frame_open(f), l, col);
     }
-    edn_value *items = r->vs + f->base;
+    edn_value *items = r->vs ? r->vs + f->base : NULL;
     size_t cnt = r->vn - f->base;
     int rc;
     switch (f->kind) {
@@ -984,7 +985,12 @@ static int rd_dispatch(rd *r, edn_value *v) {
                                      : "auto-resolved namespaced maps are not supported");
         const edn_sym *chk;
         if ((rc = rd_sym(r, r->s + ns0, end - ns0, ns0, "namespace", &chk))) return rc;
-        if (memchr(r->s + ns0, '/', end - ns0))
+        /* the namespace must also be valid at the start of a symbol, since
+        ** symbol keys get it too (#:3a{b 1} would make an unreadable 3a/b) */
+        unsigned char c0 = (unsigned char)r->s[ns0];
+        bool numeric = is_digit(c0) || ((c0 == '+' || c0 == '-') && end - ns0 > 1 &&
+                                         is_digit((unsigned char)r->s[ns0 + 1]));
+        if (numeric || c0 == '#' || memchr(r->s + ns0, '/', end - ns0))
             return rd_err(r, DATALITH_EPARSE, ns0, "invalid namespace in #:ns map");
         r->i = end;
         rd_skip(r);
@@ -1147,9 +1153,17 @@ static void fmt_double(double d, char *out, size_t cap) {
     if (isinf(d)) { snprintf(out, cap, d > 0 ? "##Inf" : "##-Inf"); return; }
     if (d == 0) { snprintf(out, cap, signbit(d) ? "-0.0" : "0.0"); return; }
     char buf[48];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(buf, sizeof buf, "%.*e", p - 1, d);
-        if (strtod(buf, NULL) == d) break;
+    /* Most doubles need 15 digits or fewer (search upward for the shortest)
+    ** or exactly 16 or 17; 17 always round-trips. */
+    snprintf(buf, sizeof buf, "%.14e", d);
+    if (strtod(buf, NULL) == d) {
+        for (int p = 1; p <= 15; p++) {
+            snprintf(buf, sizeof buf, "%.*e", p - 1, d);
+            if (strtod(buf, NULL) == d) break;
+        }
+    } else {
+        snprintf(buf, sizeof buf, "%.15e", d);
+        if (strtod(buf, NULL) != d) snprintf(buf, sizeof buf, "%.16e", d);
     }
     /* buf: [-]D[.DDD]e[+-]XX */
     char dig[24];
@@ -1284,7 +1298,16 @@ int edn_write(dl_buf *b, const edn_value *v) {
     switch ((edn_type)v->type) {
     case EDN_NIL: return dl_buf_puts(b, "nil");
     case EDN_BOOL: return dl_buf_puts(b, v->u.b ? "true" : "false");
-    case EDN_INT: return dl_buf_printf(b, "%lld", (long long)v->u.i);
+    case EDN_INT: {
+        uint64_t m = v->u.i < 0 ? (uint64_t)0 - (uint64_t)v->u.i : (uint64_t)v->u.i;
+        char *p = tmp + sizeof tmp;
+        do {
+            *--p = (char)('0' + m % 10);
+            m /= 10;
+        } while (m);
+        if (v->u.i < 0) *--p = '-';
+        return dl_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+    }
     case EDN_BIGINT: {
         int rc = dl_buf_append(b, v->u.s, v->n);
         return rc ? rc : dl_buf_putc(b, 'N');

@@ -263,6 +263,8 @@ TEST(dispatch_forms) {
     ERR_AT("#!x", DATALITH_EPARSE, 1, 1, "unsupported dispatch #!");
     ERR_AT("#::{:a 1}", DATALITH_EPARSE, 1, 1, "auto-resolved namespaced maps");
     ERR_AT("#:a [1]", DATALITH_EPARSE, 1, 5, "followed by '{'");
+    CHECK_STR(rt("#:p{/ 1 :/ 2}"), "{:/ 2 / 1}"); /* fuzz finding: no p// */
+    ERR_AT("#:3a{b 1}", DATALITH_EPARSE, 1, 3, "invalid namespace"); /* fuzz finding */
     ERR_AT("#", DATALITH_EPARSE, 1, 1, "end of input after '#'");
 }
 
