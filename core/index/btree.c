@@ -563,7 +563,9 @@ static int flush_node(const bt_env *env, bt_node *n, dl_buf *buf) {
     rc = dl_obj_put(env->store, key, DL_OBJ_NODE, (const uint8_t *)buf->data,
                     buf->len);
     if (rc) return dl_err_prefix("writing index node %s: ", key);
+    n->bytes = bt_node_membytes(n);
     n->stored = 1;
+    bt_cache_adopt(env->cache, n);
     return 0;
 }
 

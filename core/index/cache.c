@@ -231,3 +231,48 @@ check:
     *out = n;
     return 0;
 }
+
+void bt_cache_adopt(bt_cache *c, bt_node *n) {
+    bt_node *m = n, *victims;
+    uint32_t i;
+    if (!c || !n->stored) return;
+    pthread_mutex_lock(&c->mu);
+    if (find(c, n->addr)) {
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (n->level) {
+        m = bt_node_clone(n, n->n);
+        if (!m) {
+            dl_err_clear();
+            return;
+        }
+        for (i = 0; i < m->n; i++) {
+            bt_node_release(m->kids[i].ptr);
+            m->kids[i].ptr = NULL;
+            m->kids[i].has_addr = 1;
+        }
+        memcpy(m->addr, n->addr, 16);
+        m->stored = 1;
+        bt_node_recount(m);
+    } else {
+        bt_node_retain(m);
+    }
+    pthread_mutex_lock(&c->mu);
+    if (find(c, m->addr) || m->cached) {
+        pthread_mutex_unlock(&c->mu);
+        bt_node_release(m);
+        return;
+    }
+    if (c->nodes >= 2 * c->nbuckets) grow(c);
+    m->cached = 1;
+    m->h_next = c->table[bucket(c, m->addr)];
+    c->table[bucket(c, m->addr)] = m;
+    lru_push(c, m);
+    c->nodes++;
+    c->bytes += m->bytes;
+    victims = evict(c);
+    pthread_mutex_unlock(&c->mu);
+    release_chain(victims);
+}

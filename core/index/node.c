@@ -200,17 +200,20 @@ bt_node *bt_node_clone(const bt_node *n, unsigned cap) {
     return c;
 }
 
+size_t bt_node_membytes(const bt_node *n) {
+    uint32_t i;
+    size_t bytes = sizeof *n + n->cap * sizeof *n->ents +
+                   (n->level ? n->cap * sizeof *n->kids : 0);
+    for (i = 0; i < n->n; i++) bytes += bt_value_boxed_size(&n->ents[i].v);
+    return bytes;
+}
+
 void bt_node_recount(bt_node *n) {
     uint32_t i;
     uint64_t cnt = 0;
-    size_t bytes = sizeof *n + n->cap * sizeof *n->ents +
-                   (n->level ? n->cap * sizeof *n->kids : 0);
-    for (i = 0; i < n->n; i++) {
-        bytes += bt_value_boxed_size(&n->ents[i].v);
-        cnt += n->level ? n->kids[i].count : 1;
-    }
+    for (i = 0; i < n->n; i++) cnt += n->level ? n->kids[i].count : 1;
     n->count = cnt;
-    n->bytes = bytes;
+    n->bytes = bt_node_membytes(n);
 }
 
 /* ------------------------------------------------------------------ */

@@ -72,7 +72,7 @@ struct bt_node {
     uint32_t n, cap;
     uint64_t count;     /* datoms in this subtree */
     uint8_t addr[16];
-    size_t bytes;       /* accounted memory */
+    size_t bytes;       /* accounted memory; exact once stored */
     bt_ent *ents;       /* leaf: datoms; branch: child max keys */
     bt_slot *kids;      /* branch: children */
     bt_node *h_next, *lru_prev, *lru_next; /* cache links */
@@ -98,6 +98,8 @@ void bt_node_release(bt_node *n);
 bt_node *bt_node_clone(const bt_node *n, unsigned cap);
 /* Recompute n->count and n->bytes from the entries / slots. */
 void bt_node_recount(bt_node *n);
+/* The memory a node holds: struct, arrays and value boxes. */
+size_t bt_node_membytes(const bt_node *n);
 
 /* Compare entries on the first nf components (clamped) of order o. */
 int bt_ent_cmp(dl_index o, const bt_ent *x, const bt_ent *y, unsigned nf);
@@ -121,5 +123,12 @@ int bt_key_addr(const char *key, uint8_t addr[16]);
 ** a miss and checking its level and order.  Release with bt_node_release. */
 int bt_cache_load(bt_cache *c, dl_store *store, const uint8_t addr[16],
                   int level, int order, bt_node **out);
+
+/* Offer a node just written by bt_flush to the cache, so that reopening
+** the tree finds it decoded.  Leaves are shared as they are; a branch is
+** cached as a copy without child pointers (a cached node must not pin its
+** subtree, or the byte bound would not hold).  Failure is not an error:
+** the node is simply not cached. */
+void bt_cache_adopt(bt_cache *c, bt_node *n);
 
 #endif

@@ -427,6 +427,27 @@ TEST(flush_reload) {
         CHECK(cs.evictions > 0);
         CHECK(cs.bytes <= 4096 || cs.nodes <= 1);
     }
+    /* flushed nodes go to the cache: reopening under a big budget loads
+    ** nothing from the store */
+    {
+        bt_cache *big;
+        bt_env env2 = env;
+        bt_tree t2, r2;
+        bt_cache_stats cs;
+        bt_cache_new(1 << 24, &big);
+        env2.cache = big;
+        bt_build(&env2, DL_EAVT, in, 500, &t2);
+        CHECK_EQ_INT(bt_flush(&t2, key2), 0);
+        CHECK_STR(key2, key); /* same content, same key */
+        bt_tree_release(&t2);
+        CHECK_EQ_INT(bt_tree_open(&env2, DL_EAVT, key2, &r2), 0);
+        CHECK_EQ_INT(scan_eq(&r2, in, 500), 500);
+        bt_cache_get_stats(big, &cs);
+        CHECK_EQ_INT(cs.misses, 0);
+        CHECK_EQ_INT(cs.nodes, nodes);
+        bt_tree_release(&r2);
+        bt_cache_free(big);
+    }
     /* opening with the wrong order is corruption */
     {
         bt_tree w;
@@ -467,6 +488,10 @@ TEST(corruption_names_the_key) {
     bt_build(&env, DL_EAVT, in, 200, &t);
     CHECK_EQ_INT(bt_flush(&t, root), 0);
     bt_tree_release(&t);
+    /* read through fresh caches: the flush left every node cached */
+    bt_cache_free(cache);
+    bt_cache_new(0, &cache);
+    env.cache = cache;
     for (i = 0; i < st->n; i++)
         if (strcmp(st->keys[i], root) != 0) { vi = i; break; }
     snprintf(victim, sizeof victim, "%s", st->keys[vi]);
@@ -479,6 +504,9 @@ TEST(corruption_names_the_key) {
     CHECK_CONTAINS(dl_err_last()->message, victim);
     bt_tree_release(&r);
 
+    bt_cache_free(cache);
+    bt_cache_new(0, &cache);
+    env.cache = cache;
     /* 2: a flipped byte in the stored object */
     st->vals[vi][st->lens[vi] - 1] ^= 0x55;
     CHECK_EQ_INT(bt_tree_open(&env, DL_EAVT, root, &r), 0);
@@ -487,6 +515,9 @@ TEST(corruption_names_the_key) {
     CHECK_CONTAINS(dl_err_last()->message, victim);
     bt_tree_release(&r);
 
+    bt_cache_free(cache);
+    bt_cache_new(0, &cache);
+    env.cache = cache;
     /* 3: the node is missing */
     ts_drop(st, vi);
     CHECK_EQ_INT(bt_tree_open(&env, DL_EAVT, root, &r), 0);
