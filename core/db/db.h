@@ -64,6 +64,11 @@ typedef struct dl_db {
     uint64_t hash;            /* sum of edn hashes of current datoms */
     char commit_key[DL_COMMIT_KEY_MAX]; /* "" for an uncommitted value */
     uint8_t commit_id[16];    /* uuid of the commit, zero if uncommitted */
+    /* The commit this value descends from: its own commit_key once
+    ** committed; for a value made by dl_db_apply, the newest commit among
+    ** its bases ("" for none).  dl_conn_commit uses it as the parent and
+    ** as the head it expects to replace. */
+    char parent_key[DL_COMMIT_KEY_MAX];
 } dl_db;
 
 void dl_db_retain(dl_db *db);

@@ -1,0 +1,262 @@
+/*
+** db.c — database values (dl_db) and the pure step that builds the next
+** value from a list of changes (dl_db_apply).
+**
+** A dl_db is six B+tree snapshots plus a schema and counters.  Building the
+** next value copies the six root references (O(1), bt_tree_copy) and
+** updates the copies; the base keeps its roots, so it never changes:
+**
+**   base ──▶ idx[EAVT] ──▶ R ─┬─▶ L1         next ──▶ idx[EAVT] ──▶ R' ─┬─▶ L1
+**                             └─▶ L2                                    └─▶ L2'
+**
+** Every dl_db holds a reference to its dl_dbenv: the store handle, the node
+** cache and the bt_env its trees read through, plus a private copy of the
+** config.  All snapshots and the connection of one store in this process
+** share one env; a value made by dl_db_empty without a store gets an env of
+** its own whose store is NULL.  The env is freed with its last reference,
+** after every tree reading through it is gone.
+**
+** The commit protocol (store environments, connections, commit records)
+** lives in commit.c.
+*/
+#include "db.h"
+#include "db_internal.h"
+
+#include "util/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- environments ---- */
+
+static int env_copy_value(dl_arena *a, edn_value *v) {
+    edn_value out;
+    int rc = edn_clone(a, v, &out);
+    if (rc == 0) *v = out;
+    return rc;
+}
+
+int dl_dbenv_new(const dl_config *cfg, dl_store *store, dl_dbenv **out) {
+    dl_dbenv *e = calloc(1, sizeof *e);
+    int rc = 0;
+    if (!e) return dl_err_nomem();
+    atomic_init(&e->refs, 1);
+    dl_arena_init(&e->arena, 0);
+    e->config = *cfg;
+    if ((rc = env_copy_value(&e->arena, &e->config.store)) != 0 ||
+        (rc = env_copy_value(&e->arena, &e->config.name)) != 0 ||
+        (rc = env_copy_value(&e->arena, &e->config.initial_tx)) != 0 ||
+        (rc = env_copy_value(&e->arena, &e->config.index_config)) != 0 ||
+        (rc = env_copy_value(&e->arena, &e->config.writer.map)) != 0 ||
+        (rc = env_copy_value(&e->arena, &e->config.extra)) != 0)
+        goto fail;
+    if (store) {
+        size_t budget = 0;
+        if (cfg->store_cache_size > 0 &&
+            cfg->store_cache_size != DL_CONFIG_DEFAULT_STORE_CACHE_SIZE)
+            budget = (size_t)cfg->store_cache_size * 64 * 1024;
+        if ((rc = bt_cache_new(budget, &e->cache)) != 0) goto fail;
+    }
+    e->store = store;
+    e->bt.store = store;
+    e->bt.cache = e->cache;
+    *out = e;
+    return 0;
+fail:
+    if (rc == DATALITH_ENOMEM) dl_err_nomem();
+    dl_arena_free(&e->arena);
+    free(e);
+    return rc;
+}
+
+void dl_dbenv_retain(dl_dbenv *e) { atomic_fetch_add(&e->refs, 1); }
+
+void dl_dbenv_release(dl_dbenv *e) {
+    if (!e || atomic_fetch_sub(&e->refs, 1) != 1) return;
+    if (e->on_free) e->on_free(e);
+    if (e->store) e->store->vt->close(e->store);
+    if (e->cache) bt_cache_free(e->cache);
+    dl_arena_free(&e->arena);
+    free(e);
+}
+
+/* ---- values ---- */
+
+void dl_db_retain(dl_db *db) { atomic_fetch_add(&db->refs, 1); }
+
+void dl_db_release(dl_db *db) {
+    if (!db || atomic_fetch_sub(&db->refs, 1) != 1) return;
+    for (int i = 0; i < DL_INDEX_COUNT; i++) bt_tree_release(&db->idx[i]);
+    dl_schema_release(db->schema);
+    dl_dbenv_release(db->env);
+    free(db);
+}
+
+const bt_env *dl_db_btenv(const dl_db *db) { return &db->env->bt; }
+
+/* A value with env retained and empty trees. */
+int dl_db_alloc(dl_dbenv *env, dl_db **out) {
+    dl_db *db = calloc(1, sizeof *db);
+    if (!db) return dl_err_nomem();
+    atomic_init(&db->refs, 1);
+    dl_dbenv_retain(env);
+    db->env = env;
+    db->config = &env->config;
+    for (int i = 0; i < DL_INDEX_COUNT; i++)
+        bt_tree_init(&db->idx[i], &env->bt, (dl_index)i);
+    db->max_eid = DL_E0;
+    db->max_tx = DL_TX0;
+    *out = db;
+    return 0;
+}
+
+int dl_db_empty_in(dl_dbenv *env, dl_db **out) {
+    dl_db *db;
+    int rc = dl_db_alloc(env, &db);
+    if (rc) return rc;
+    rc = dl_schema_new(env->config.schema_flexibility,
+                       env->config.attribute_refs, &db->schema);
+    if (rc) {
+        dl_db_release(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+int dl_db_empty(const dl_config *cfg, dl_db **out) {
+    dl_dbenv *env;
+    int rc;
+    if (!cfg || !out) return dl_err_set(DATALITH_EINVAL, "dl_db_empty: NULL argument");
+    if ((rc = dl_dbenv_new(cfg, NULL, &env)) != 0) return rc;
+    rc = dl_db_empty_in(env, out);
+    dl_dbenv_release(env);
+    return rc;
+}
+
+/* ---- the datom hash ----
+**
+** db->hash is the wrapping sum over the current datoms of
+**   h(d) = mix64(edn_hash(v) ^ mix64(e) ^ mix64(edn_hash(:a) + 1))
+** (mix64 is the splitmix64 finaliser), so it is independent of insertion
+** order and of tx, and is updated in O(1) per change.  It is stored in the
+** commit record and checked by tests; it is not a cryptographic digest. */
+static uint64_t mix64(uint64_t z) {
+    z += UINT64_C(0x9E3779B97F4A7C15);
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+uint64_t dl_datom_hash(const dl_datom *d) {
+    edn_value a = edn_keyword(d->a);
+    return mix64(edn_hash(&d->v) ^ mix64(d->e) ^ mix64(edn_hash(&a) + 1));
+}
+
+/* ---- apply ---- */
+
+/* The current datom with d's [e a v] (any tx) in EAVT: its tx in *tx. */
+static int find_current(const bt_tree *eavt, const dl_datom *d, int *found,
+                        uint64_t *tx) {
+    bt_cursor *c;
+    int rc = bt_cursor_open(eavt, &c);
+    *found = 0;
+    if (rc) return rc;
+    dl_datom key = *d, cur;
+    key.tx = 0;
+    key.added = true;
+    if ((rc = bt_cursor_seek(c, &key, 3, 0)) == 0 && bt_cursor_valid(c)) {
+        bt_cursor_get(c, &cur);
+        if (dl_datom_cmp(DL_EAVT, &cur, &key, 3) == 0) {
+            *found = 1;
+            *tx = cur.tx;
+        }
+    }
+    if (rc == 0) rc = bt_cursor_error(c);
+    bt_cursor_close(c);
+    return rc;
+}
+
+static const dl_attr *attr_of(const dl_schema *now, const dl_schema *before,
+                              const edn_sym *a) {
+    const dl_attr *x = dl_schema_attr(now, a);
+    if (!x && before) x = dl_schema_attr(before, a);
+    return x;
+}
+
+static int apply_one(dl_db *db, const dl_schema *before, const dl_change *ch) {
+    const dl_datom *d = &ch->d;
+    const dl_attr *attr = attr_of(db->schema, before, d->a);
+    bool history = db->config->keep_history && !(attr && attr->no_history);
+    int rc, changed;
+    if (d->added) {
+        dl_datom x = *d;
+        x.added = true;
+        if ((rc = bt_insert(&db->idx[DL_EAVT], &x, &changed)) != 0) return rc;
+        if (!changed) return 0; /* same [e a v tx] already present */
+        if ((rc = bt_insert(&db->idx[DL_AEVT], &x, NULL)) != 0) return rc;
+        if (attr && attr->avet &&
+            (rc = bt_insert(&db->idx[DL_AVET], &x, NULL)) != 0)
+            return rc;
+        db->hash += dl_datom_hash(&x);
+    } else {
+        int found;
+        uint64_t tx = 0;
+        if ((rc = find_current(&db->idx[DL_EAVT], d, &found, &tx)) != 0)
+            return rc;
+        if (!found)
+            return dl_err_set(DATALITH_EINVAL,
+                              "dl_db_apply: retraction of [%llu :%s] names no "
+                              "current datom",
+                              (unsigned long long)d->e, d->a->full);
+        dl_datom x = *d;
+        x.tx = tx;
+        x.added = true;
+        if ((rc = bt_remove(&db->idx[DL_EAVT], &x, NULL)) != 0 ||
+            (rc = bt_remove(&db->idx[DL_AEVT], &x, NULL)) != 0 ||
+            (rc = bt_remove(&db->idx[DL_AVET], &x, NULL)) != 0)
+            return rc;
+        db->hash -= dl_datom_hash(&x);
+    }
+    if (history) {
+        dl_datom h = *d;
+        for (int i = DL_TEAVT; i <= DL_TAVET; i++) {
+            if (i == DL_TAVET && !(attr && attr->avet)) continue;
+            if ((rc = bt_insert(&db->idx[i], &h, NULL)) != 0) return rc;
+        }
+    }
+    return 0;
+}
+
+int dl_db_apply(const dl_db *base, const dl_change *changes, size_t n,
+                dl_schema *schema, uint64_t max_eid, uint64_t max_tx,
+                int64_t tx_instant, dl_db **out) {
+    dl_db *db;
+    int rc;
+    if (!base || !out || (n && !changes))
+        return dl_err_set(DATALITH_EINVAL, "dl_db_apply: NULL argument");
+    for (size_t i = 0; i < n; i++)
+        if (!changes[i].d.a)
+            return dl_err_set(DATALITH_EINVAL,
+                              "dl_db_apply: change %zu has no attribute", i);
+    if ((rc = dl_db_alloc(base->env, &db)) != 0) return rc;
+    for (int i = 0; i < DL_INDEX_COUNT; i++) {
+        bt_tree_release(&db->idx[i]);
+        bt_tree_copy(&db->idx[i], &base->idx[i]);
+    }
+    db->schema = schema ? schema : base->schema;
+    dl_schema_retain(db->schema);
+    db->hash = base->hash;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = apply_one(db, base->schema, &changes[i])) != 0) {
+            dl_db_release(db);
+            return rc;
+        }
+    }
+    db->max_eid = max_eid;
+    db->max_tx = max_tx;
+    db->last_tx_instant = tx_instant;
+    dl_db_set_base(db, base);
+    *out = db;
+    return 0;
+}

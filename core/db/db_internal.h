@@ -1,0 +1,49 @@
+/*
+** db_internal.h — what db.c and commit.c share: the store environment and
+** helpers to make values.  Not part of the contract in db.h.
+*/
+#ifndef DL_DB_INTERNAL_H
+#define DL_DB_INTERNAL_H
+
+#include "db.h"
+#include "util/arena.h"
+
+#include <string.h>
+
+/* One store as seen by this process: the handle, the node cache and the
+** bt_env every tree of the store reads through, and the config (a private
+** deep copy).  Refcounted: each dl_db and each dl_conn holds one
+** reference.  store == NULL for values never committed (dl_db_empty). */
+struct dl_dbenv {
+    atomic_int refs;
+    dl_arena arena;   /* owns the config copy */
+    dl_config config;
+    dl_store *store;  /* owned; closed with the last reference */
+    bt_cache *cache;
+    bt_env bt;
+    void (*on_free)(dl_dbenv *e); /* hook run before the env is freed */
+    void *owner;                  /* for on_free */
+};
+
+/* New env with refcount 1 taking ownership of `store` (may be NULL); on
+** failure the store is not closed. */
+int dl_dbenv_new(const dl_config *cfg, dl_store *store, dl_dbenv **out);
+void dl_dbenv_retain(dl_dbenv *e);
+void dl_dbenv_release(dl_dbenv *e);
+
+/* A value of env with empty trees and no schema (refcount 1). */
+int dl_db_alloc(dl_dbenv *env, dl_db **out);
+/* An empty database value of env (system schema only). */
+int dl_db_empty_in(dl_dbenv *env, dl_db **out);
+
+/* The order-independent hash of one datom summed into dl_db.hash. */
+uint64_t dl_datom_hash(const dl_datom *d);
+
+/* Record in db where it descends from (base's commit or base's parent). */
+static inline void dl_db_set_base(dl_db *db, const dl_db *base) {
+    const char *k = base->commit_key[0] ? base->commit_key : base->parent_key;
+    size_t n = strlen(k);
+    memcpy(db->parent_key, k, n + 1);
+}
+
+#endif
