@@ -10,13 +10,18 @@
 **      build/rel/libdatalith.a -lxxhash -lpthread -lm -o /tmp/index_bench
 **   /tmp/index_bench [n_datoms=1000000]
 **
-** Reports, for several leaf/branch sizes: bulk build (ns/datom), full scan
-** (ns/datom), in-memory bytes per datom (node arrays, counted exactly, and
-** the process RSS growth), encoded bytes per datom (node payloads + the
-** 24-byte object framing), a cold scan through the node cache, and the
+** Reports the process RSS growth for one tree, then, for several
+** leaf/branch sizes: bulk build (ns/datom), full scan (ns/datom), in-memory
+** bytes per datom (node structs and arrays, counted exactly), encoded bytes per datom (node payloads + the
+** 24-byte object framing), flush time, a scan of the tree reopened from
+** its root key (nodes adopted by the cache during flush), a cold scan of a
+** committed tree through a 16 MB cache (loads, checks, decodes), and the
 ** add-1 / retract-5 workloads of bench/WORKLOAD.md on the three current
 ** indexes (EAVT AEVT AVET): ns per transaction.  Values are longs,
-** keywords and refs, as in the memory target.
+** keywords and refs, as in the memory target.  add-1 and retract-5 show
+** the best of three runs, each in two variants: the connection hands its
+** only reference to the transaction (nodes change in place), or db-before
+** stays alive until the new db is published (path copies every time).
 */
 #define _POSIX_C_SOURCE 200809L
 #include "index/btree.h"
@@ -145,17 +150,14 @@ static void build_scan(size_t n, unsigned lmax, unsigned bmax) {
     bt_tree t, r;
     bt_cursor *c;
     double t0, tb, ts, tc, tw;
-    long rss0, rss1;
     size_t nodes = 0, mem, cnt = 0;
     char key[BT_KEY_MAX];
     uint64_t sum = 0;
 
     make_eavt(d, n);
-    rss0 = rss_kb();
     t0 = now();
     if (bt_build(&env, DL_EAVT, d, n, &t)) { fprintf(stderr, "build failed\n"); exit(1); }
     tb = now() - t0;
-    rss1 = rss_kb();
     mem = mem_bytes(t.root, &nodes);
 
     bt_cursor_open(&t, &c);
@@ -182,10 +184,9 @@ static void build_scan(size_t n, unsigned lmax, unsigned bmax) {
     bt_cursor_close(c);
 
     printf("leaf %3u branch %3u | build %6.1f ns/datom | scan %5.1f ns/datom | "
-           "mem %5.1f B/datom (rss %5.1f) | encoded %5.2f B/datom (%zu nodes) | "
-           "flush %6.1f ns/datom | cold scan via cache %6.1f ns/datom\n",
+           "mem %5.1f B/datom | encoded %5.2f B/datom (%zu nodes) | "
+           "flush %6.1f ns/datom | scan reopened (cache filled by flush) %6.1f ns/datom\n",
            lmax, bmax, tb * 1e9 / n, ts * 1e9 / n, (double)mem / n,
-           (double)(rss1 - rss0) * 1024 / n,
            (double)(st->bytes + st->n * DL_OBJ_HEADER) / n, nodes,
            tw * 1e9 / n, tc * 1e9 / n);
     if (cnt != 2 * n || sum == 0) printf("  (scan mismatch %zu)\n", cnt);
@@ -275,6 +276,71 @@ static double retract5(size_t n, unsigned lmax, unsigned bmax, int keep_before) 
     return t0 * 1e9 / n;
 }
 
+/* Process RSS growth for one EAVT tree of n datoms (first thing measured,
+** before the allocator holds freed memory). */
+static void rss_probe(size_t n) {
+    dl_datom *d = malloc(n * sizeof *d);
+    bt_env env = {NULL, NULL, 128, 128};
+    bt_tree t;
+    long r0, r1;
+    make_eavt(d, n);
+    r0 = rss_kb();
+    bt_build(&env, DL_EAVT, d, n, &t);
+    r1 = rss_kb();
+    printf("RSS growth of one 128/128 tree: %.1f B/datom\n",
+           (double)(r1 - r0) * 1024 / n);
+    bt_tree_release(&t);
+    free(d);
+}
+
+/* A committed tree read back through a bounded cache: resident bytes are
+** the encoded store plus the cache budget. */
+static void bounded(size_t n, size_t budget) {
+    dl_datom *d = malloc(n * sizeof *d);
+    hs_store *st = hs_open();
+    bt_cache *cache;
+    bt_env env = {NULL, NULL, 128, 128};
+    bt_tree t;
+    bt_cursor *c;
+    bt_cache_stats cs;
+    char key[BT_KEY_MAX];
+    size_t cnt = 0;
+    double t0, t1;
+    make_eavt(d, n);
+    bt_cache_new(budget, &cache);
+    env.store = &st->base;
+    env.cache = cache;
+    bt_build(&env, DL_EAVT, d, n, &t);
+    bt_flush(&t, key);
+    bt_tree_release(&t);
+    bt_tree_open(&env, DL_EAVT, key, &t);
+    bt_cursor_open(&t, &c);
+    t0 = now();
+    for (bt_cursor_first(c); bt_cursor_valid(c); bt_cursor_next(c)) cnt++;
+    t1 = now() - t0;
+    bt_cursor_close(c);
+    bt_cache_get_stats(cache, &cs);
+    printf("committed tree, cache budget %zu MB: scan %.1f ns/datom, cache "
+           "holds %.1f MB (%zu nodes, %lu evictions), store %.2f B/datom\n",
+           budget >> 20, t1 * 1e9 / n, cs.bytes / 1048576.0, cs.nodes,
+           (unsigned long)cs.evictions,
+           (double)(st->bytes + st->n * DL_OBJ_HEADER) / n);
+    if (cnt != n) printf("  (count mismatch)\n");
+    bt_tree_release(&t);
+    bt_cache_free(cache);
+    hs_close(&st->base);
+    free(d);
+}
+
+static double min3(double (*f)(size_t, unsigned, unsigned, int), size_t n,
+                   unsigned l, unsigned b, int keep) {
+    double m = f(n, l, b, keep), x;
+    int i;
+    for (i = 0; i < 2; i++)
+        if ((x = f(n, l, b, keep)) < m) m = x;
+    return m;
+}
+
 int main(int argc, char **argv) {
     size_t n = argc > 1 ? (size_t)atol(argv[1]) : 1000000;
     static const unsigned sizes[][2] = {{64, 64}, {128, 128}, {256, 256}, {128, 256}};
@@ -287,16 +353,19 @@ int main(int argc, char **argv) {
     K_MALE = edn_keyword(edn_intern_full("male", 4));
     K_FEMALE = edn_keyword(edn_intern_full("female", 6));
     printf("datoms: %zu (EAVT; values long / ref / keyword)\n", n);
+    rss_probe(n);
+    build_scan(n, 128, 128); /* warm-up */
     for (s = 0; s < sizeof sizes / sizeof *sizes; s++)
         build_scan(n, sizes[s][0], sizes[s][1]);
+    bounded(n, (size_t)16 << 20);
     printf("\nadd-1: 100k transactions x 1 datom into EAVT+AEVT+AVET; "
            "retract-5: 20k transactions x 5 datoms from 100k\n");
     for (s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         unsigned l = sizes[s][0], b = sizes[s][1];
         printf("leaf %3u branch %3u | add-1 %6.0f ns/tx (db-before kept: %6.0f) | "
                "retract-5 %6.0f ns/tx (db-before kept: %6.0f)\n",
-               l, b, add1(100000, l, b, 0), add1(100000, l, b, 1),
-               retract5(20000, l, b, 0), retract5(20000, l, b, 1));
+               l, b, min3(add1, 100000, l, b, 0), min3(add1, 100000, l, b, 1),
+               min3(retract5, 20000, l, b, 0), min3(retract5, 20000, l, b, 1));
     }
     return 0;
 }

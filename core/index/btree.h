@@ -24,6 +24,14 @@
 ** copy per touched leaf, once per snapshot.  Nodes that have been flushed are
 ** never changed again, so their content address stays true.
 **
+** For the database layer this means: a connection should hold the only
+** reference to its current trees and hand readers a bt_tree_copy only when
+** they ask for a db.  A transaction then starts from the connection's own
+** bt_tree (moved, not copied) when no reader took the current db, and every
+** insert is an in-place memmove; if a reader did take it, the first insert
+** into each leaf copies that leaf's path and later inserts into the copies
+** are in place again.
+**
 ** NODES.  Leaves hold up to leaf_max datoms (bt_ent, 48 bytes, below);
 ** branches hold up to branch_max children, and for each child its maximum
 ** key, its datom count (for O(log n) rank and range counts) and either a
@@ -69,7 +77,9 @@
 ** nodes, concurrently with one writer updating its own bt_tree.  bt_insert,
 ** bt_remove and bt_flush on one bt_tree must be serialised by the caller,
 ** and bt_flush must not run concurrently with another bt_flush of a tree
-** sharing unflushed nodes (one writer per store).
+** sharing unflushed nodes (one writer per store).  Take snapshots
+** (bt_tree_copy) of a tree on the thread that updates it; the copies may
+** then be handed to any thread.
 */
 #ifndef DL_BTREE_H
 #define DL_BTREE_H
