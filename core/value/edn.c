@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const edn_sym *edn_intern_lookup(const char *full, size_t len);
 
 #define EDN_DEFAULT_DEPTH 512
 #define EDN_DEFAULT_BYTES ((size_t)256 << 20)

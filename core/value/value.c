@@ -33,7 +33,6 @@
 #include <xxhash.h>
 
 /* Internal, shared with edn.c: look up an interned sym without creating it. */
-const edn_sym *edn_intern_lookup(const char *full, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* interning                                                           */

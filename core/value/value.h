@@ -127,6 +127,9 @@ const edn_sym *edn_intern(const char *ns, size_t ns_len, const char *name,
 /* Intern from a full name "ns/name" or "name" (splits at the first '/'
 ** unless the name is exactly "/"). */
 const edn_sym *edn_intern_full(const char *full, size_t len);
+/* Find an already interned name ("ns/name" or "name") without creating
+** it; NULL when it was never interned. */
+const edn_sym *edn_intern_lookup(const char *full, size_t len);
 
 /* ---- constructors ---- */
 
