@@ -46,4 +46,9 @@ static inline void dl_db_set_base(dl_db *db, const dl_db *base) {
     memcpy(db->parent_key, k, n + 1);
 }
 
+/* A private (unregistered) connection through an already open store `st`,
+** which it takes ownership of on success (for tests wrapping a store, e.g.
+** store_fault).  Released with dl_conn_release like any other. */
+int dl_conn_open_store(const dl_config *cfg, dl_store *st, dl_conn **out);
+
 #endif

@@ -5,6 +5,7 @@
 ** the writer lock, and commits through a fault-injecting store.
 */
 #include "db/db.h"
+#include "db/db_internal.h"
 #include "store/object.h"
 #include "store/store_fault.h"
 #include "test.h"
@@ -349,6 +350,278 @@ TEST(apply_bad_args) {
     dl_db_release(e0);
 }
 
+
+/* ---- stores and connections ---- */
+
+static char tmpdir[256];
+
+static const char *file_cfg(const char *name) {
+    static char buf[512];
+    snprintf(buf, sizeof buf, "{:store {:backend :file :path \"%s/%s\"}}", tmpdir, name);
+    return buf;
+}
+
+/* Commit "[[e :a v tx added] …]" on top of the connection's newest value;
+** a fresh schema is installed when `schema` is set. */
+static int commit_str(dl_conn *c, const char *edn, int schema, uint64_t max_eid,
+                      uint64_t tx) {
+    dl_db *cur = NULL, *next = NULL;
+    dl_schema *s = NULL;
+    size_t n;
+    int rc = dl_conn_db(c, &cur);
+    if (rc) return rc;
+    if (schema) s = test_schema(cur->schema);
+    dl_change *ch = changes(edn, &n);
+    rc = dl_db_apply(cur, ch, n, s, max_eid, tx, 77, &next);
+    if (rc == 0) rc = dl_conn_commit(c, next);
+    dl_db_release(next);
+    dl_schema_release(s);
+    dl_db_release(cur);
+    return rc;
+}
+
+TEST(lifecycle_file) {
+    dl_config c = cfg_of(file_cfg("life"));
+    dl_conn *k = NULL, *k2 = NULL;
+    int ex = -1;
+    CHECK_EQ_INT(dl_db_exists(&c, &ex), 0);
+    CHECK_EQ_INT(ex, 0);
+    CHECK_EQ_INT(dl_conn_open(&c, &k), DATALITH_ENOTFOUND);
+    CHECK_STR(msg(), "Database does not exist.");
+    CHECK_EQ_INT(dl_db_create(&c), 0);
+    CHECK_EQ_INT(dl_db_exists(&c, &ex), 0);
+    CHECK_EQ_INT(ex, 1);
+    CHECK_EQ_INT(dl_db_create(&c), DATALITH_EEXISTS);
+    CHECK_STR(msg(), "Database already exists.");
+    CHECK_EQ_INT(dl_conn_open(&c, &k), 0);
+    CHECK_EQ_INT(dl_conn_open(&c, &k2), 0);
+    CHECK(k == k2);
+    dl_conn_release(k2);
+    dl_db *d0 = NULL;
+    CHECK_EQ_INT(dl_conn_db(k, &d0), 0);
+    if (!d0) return;
+    CHECK_EQ_INT(bt_tree_count(&d0->idx[DL_EAVT]), 0);
+    CHECK(d0->commit_key[0] == 'c');
+    CHECK(dl_conn_config(k)->keep_history);
+    CHECK_EQ_INT(commit_str(k, "[[1 :name \"Ann\" 536870913 true] [1 :age 3 536870913 true]]",
+                            1, 1, TX1),
+                 0);
+    /* the earlier snapshot is unchanged */
+    CHECK_EQ_INT(bt_tree_count(&d0->idx[DL_EAVT]), 0);
+    CHECK(dl_schema_attr(d0->schema, S("name")) == NULL);
+    dl_db_release(d0);
+    dl_conn_release(k);
+    /* a new connection (the old one is gone) reads the commit back */
+    CHECK_EQ_INT(dl_conn_open(&c, &k), 0);
+    dl_db *d1 = NULL;
+    CHECK_EQ_INT(dl_conn_db(k, &d1), 0);
+    if (!d1) return;
+    CHECK_STR(dump(&d1->idx[DL_EAVT]), "[1 :age 3 1 true][1 :name \"Ann\" 1 true]");
+    CHECK_STR(dump(&d1->idx[DL_AVET]), "[1 :name \"Ann\" 1 true]");
+    CHECK_EQ_INT(bt_tree_count(&d1->idx[DL_TEAVT]), 2);
+    CHECK_EQ_INT(d1->max_tx, TX1);
+    CHECK_EQ_INT(d1->max_eid, 1);
+    CHECK_EQ_INT(d1->last_tx_instant, 77);
+    const dl_attr *at = dl_schema_attr(d1->schema, S("name"));
+    CHECK(at && at->index && at->avet && at->eid == 100);
+    at = dl_schema_attr(d1->schema, S("tag"));
+    CHECK(at && at->many && at->no_history);
+    at = dl_schema_attr(d1->schema, S("email"));
+    CHECK(at && at->unique == DL_UNIQUE_IDENTITY);
+    /* a second commit without a schema change reuses the schema object */
+    CHECK_EQ_INT(commit_str(k, "[[1 :age 3 536870914 false] [2 :age 5 536870914 true]]",
+                            0, 2, TX2),
+                 0);
+    dl_db *d2 = NULL;
+    CHECK_EQ_INT(dl_conn_db(k, &d2), 0);
+    if (!d2) return;
+    CHECK(d2->schema == d1->schema);
+    CHECK_STR(dump(&d2->idx[DL_EAVT]), "[1 :name \"Ann\" 1 true][2 :age 5 2 true]");
+    CHECK_STR(dump(&d1->idx[DL_EAVT]), "[1 :age 3 1 true][1 :name \"Ann\" 1 true]");
+    CHECK(d2->hash != d1->hash);
+    /* a value built on a stale base is refused */
+    dl_db *stale = NULL;
+    size_t n;
+    dl_change *ch = changes("[[3 :age 1 536870915 true]]", &n);
+    CHECK_EQ_INT(dl_db_apply(d1, ch, n, NULL, 3, TX3, 0, &stale), 0);
+    CHECK_EQ_INT(dl_conn_commit(k, stale), DATALITH_ECONFLICT);
+    dl_db_release(stale);
+    /* delete: the connection is marked released */
+    CHECK_EQ_INT(dl_db_delete(&c), 0);
+    CHECK_EQ_INT(dl_db_exists(&c, &ex), 0);
+    CHECK_EQ_INT(ex, 0);
+    dl_db *dx = NULL;
+    CHECK_EQ_INT(dl_conn_db(k, &dx), DATALITH_EINVAL);
+    CHECK_STR(msg(), "Connection has been released.");
+    /* snapshots taken before stay readable from the cache? they need not;
+    ** they must only be released safely */
+    dl_db_release(d2);
+    dl_db_release(d1);
+    dl_conn_release(k);
+    CHECK_EQ_INT(dl_db_delete(&c), 0); /* deleting a missing db is fine */
+}
+
+TEST(lifecycle_memory_and_config_check) {
+    dl_config c = cfg_of("{:store {:backend :memory :id \"mem-life\"}}");
+    dl_config other = cfg_of("{:store {:backend :memory :id \"mem-life\"} :keep-history? false}");
+    dl_conn *k = NULL;
+    CHECK_EQ_INT(dl_db_create(&c), 0);
+    CHECK_EQ_INT(dl_conn_open(&other, &k), DATALITH_ECONFLICT);
+    CHECK_EQ_INT(dl_conn_open(&c, &k), 0);
+    if (!k) return;
+    CHECK_EQ_INT(commit_str(k, "[[5 :age 1 536870913 true]]", 1, 5, TX1), 0);
+    dl_db *d = NULL;
+    CHECK_EQ_INT(dl_conn_db(k, &d), 0);
+    CHECK(d && bt_tree_count(&d->idx[DL_EAVT]) == 1);
+    dl_db_release(d);
+    dl_conn_release(k);
+    CHECK_EQ_INT(dl_conn_open(&c, &k), 0);
+    d = NULL;
+    CHECK_EQ_INT(dl_conn_db(k, &d), 0);
+    CHECK(d && bt_tree_count(&d->idx[DL_EAVT]) == 1);
+    dl_db_release(d);
+    dl_conn_release(k);
+    CHECK_EQ_INT(dl_db_delete(&c), 0);
+}
+
+/* Another process commits; this one sees it through dl_conn_db; while this
+** process holds the writer lock, the other's commit is ELOCKED. */
+TEST(cross_process) {
+    dl_config c = cfg_of(file_cfg("xproc"));
+    int go[2], done[2];
+    CHECK_EQ_INT(dl_db_create(&c), 0);
+    CHECK(pipe(go) == 0 && pipe(done) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* child: its registry is empty; wait for the parent's signal */
+        char ch;
+        int code = 0;
+        dl_conn *k = NULL;
+        if (read(go[0], &ch, 1) != 1) _exit(10);
+        if (dl_conn_open(&c, &k) != 0) _exit(11);
+        if (commit_str(k, "[[1 :age 1 536870913 true]]", 1, 1, TX1) != 0) code = 12;
+        dl_conn_release(k);
+        if (write(done[1], "x", 1) != 1) _exit(13);
+        if (read(go[0], &ch, 1) != 1) _exit(14);
+        /* the parent holds the writer lock now */
+        if (dl_conn_open(&c, &k) != 0) _exit(15);
+        int rc = commit_str(k, "[[9 :age 9 536870915 true]]", 0, 9, TX3);
+        if (rc == DATALITH_ELOCKED) {
+            if (!*msg()) code = 16;
+        } else if (!code) {
+            code = 17;
+        }
+        dl_conn_release(k);
+        _exit(code);
+    }
+    dl_conn *k = NULL;
+    dl_db *before = NULL, *after = NULL;
+    char ch;
+    CHECK_EQ_INT(dl_conn_open(&c, &k), 0);
+    CHECK_EQ_INT(dl_conn_db(k, &before), 0);
+    CHECK(write(go[1], "x", 1) == 1);
+    CHECK(read(done[0], &ch, 1) == 1);
+    CHECK_EQ_INT(dl_conn_db(k, &after), 0);
+    CHECK(before && after && before != after);
+    if (before && after) {
+        CHECK_EQ_INT(bt_tree_count(&before->idx[DL_EAVT]), 0);
+        CHECK_STR(dump(&after->idx[DL_EAVT]), "[1 :age 1 1 true]");
+        CHECK_STR(after->parent_key, after->commit_key);
+    }
+    /* this process commits (takes the lock), then lets the child try */
+    CHECK_EQ_INT(commit_str(k, "[[2 :age 2 536870914 true]]", 0, 2, TX2), 0);
+    CHECK(write(go[1], "x", 1) == 1);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ_INT(WEXITSTATUS(st), 0);
+    dl_db *last = NULL;
+    CHECK_EQ_INT(dl_conn_db(k, &last), 0);
+    if (last) CHECK_STR(dump(&last->idx[DL_EAVT]), "[1 :age 1 1 true][2 :age 2 2 true]");
+    dl_db_release(last);
+    dl_db_release(before);
+    dl_db_release(after);
+    dl_conn_release(k);
+    dl_db_delete(&c);
+}
+
+/* The N-th put / sync / head update of a commit fails or tears: the commit
+** reports an error, the previous commit stays readable and intact, and a
+** retry from the same connection succeeds with intact data. */
+TEST(fault_injection) {
+    static const struct { unsigned op; int mode; const char *name; } cases[] = {
+        {DL_FAULT_PUT, DL_FAULT_FAIL, "put-fail"},
+        {DL_FAULT_PUT, DL_FAULT_TEAR, "put-tear"},
+        {DL_FAULT_SYNC, DL_FAULT_FAIL, "sync-fail"},
+        {DL_FAULT_HEAD_CAS, DL_FAULT_FAIL, "cas-fail"},
+    };
+    int runs = 0, failed_commits = 0;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        for (unsigned long nth = 1; nth <= 10; nth++) {
+            char name[64];
+            snprintf(name, sizeof name, "fault-%s-%lu", cases[ci].name, nth);
+            dl_config c = cfg_of(file_cfg(name));
+            dl_store *inner = NULL, *f = NULL;
+            dl_conn *k = NULL;
+            CHECK_EQ_INT(dl_db_create(&c), 0);
+            CHECK_EQ_INT(dl_store_open(&c.store, 0, &inner), 0);
+            CHECK_EQ_INT(dl_fault_wrap(inner, 1, &f), 0);
+            CHECK_EQ_INT(dl_conn_open_store(&c, f, &k), 0);
+            if (!k) return;
+            CHECK_EQ_INT(commit_str(k, "[[1 :name \"A\" 536870913 true] [1 :age 1 536870913 true]]",
+                                    1, 1, TX1),
+                         0);
+            dl_fault_arm(f, cases[ci].op, nth, cases[ci].mode, 0);
+            int rc = commit_str(k, "[[2 :name \"B\" 536870914 true] [1 :age 1 536870914 false]]",
+                                0, 2, TX2);
+            int fired = dl_fault_fired(f) > 0;
+            dl_fault_arm(f, cases[ci].op, 0, 0, 0);
+            runs++;
+            if (fired) {
+                CHECK(rc != 0);
+                failed_commits++;
+            } else {
+                CHECK_EQ_INT(rc, 0);
+            }
+            /* a fresh connection sees the previous commit (or the new one
+            ** when no fault fired), intact */
+            dl_config c2 = cfg_of(file_cfg(name));
+            dl_conn *k2 = NULL;
+            dl_store *raw = NULL;
+            CHECK_EQ_INT(dl_store_open(&c2.store, 0, &raw), 0);
+            CHECK_EQ_INT(dl_conn_open_store(&c2, raw, &k2), 0);
+            dl_db *d = NULL;
+            if (k2) CHECK_EQ_INT(dl_conn_db(k2, &d), 0);
+            if (d)
+                CHECK_STR(dump(&d->idx[DL_EAVT]),
+                          fired ? "[1 :age 1 1 true][1 :name \"A\" 1 true]"
+                                : "[1 :name \"A\" 1 true][2 :name \"B\" 2 true]");
+            dl_db_release(d);
+            /* retry the failed commit from the faulted connection */
+            if (fired) {
+                CHECK_EQ_INT(commit_str(k, "[[2 :name \"B\" 536870914 true] [1 :age 1 536870914 false]]",
+                                        0, 2, TX2),
+                             0);
+                d = NULL;
+                CHECK_EQ_INT(dl_conn_db(k2, &d), 0);
+                if (d) {
+                    CHECK_STR(dump(&d->idx[DL_EAVT]),
+                              "[1 :name \"A\" 1 true][2 :name \"B\" 2 true]");
+                    CHECK_STR(dump(&d->idx[DL_TEAVT]),
+                              "[1 :age 1 1 true][1 :age 1 2 false]"
+                              "[1 :name \"A\" 1 true][2 :name \"B\" 2 true]");
+                }
+                dl_db_release(d);
+            }
+            dl_conn_release(k2);
+            dl_conn_release(k);
+            dl_db_delete(&c);
+        }
+    }
+    CHECK(failed_commits > 10);
+    CHECK_EQ_INT(runs, 40);
+}
+
 int main(void) {
     dl_arena_init(&A, 0);
     RUN(empty_value);
@@ -359,6 +632,17 @@ int main(void) {
     RUN(apply_hash);
     RUN(apply_structural_sharing);
     RUN(apply_bad_args);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dl_test_db_%d", (int)getpid());
+    mkdir(tmpdir, 0700);
+    RUN(lifecycle_file);
+    RUN(lifecycle_memory_and_config_check);
+    RUN(cross_process);
+    RUN(fault_injection);
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    }
     dl_arena_free(&A);
     return test_summary();
 }

@@ -1,0 +1,766 @@
+/*
+** commit.c — connections and the commit protocol: create, exists, delete,
+** connect, reading the newest commit, and making a value durable.
+**
+** COMMIT ORDER.  A commit writes, in this order:
+**
+**   1. index nodes      n<hash>   (bt_flush, children before parents)
+**   2. schema           s<hash>   (only when the schema changed; content
+**                                   addressed, so an unchanged schema is
+**                                   never rewritten)
+**   3. commit record    c<hash>   (CBOR map: roots, schema key, counters,
+**                                   config, commit id, parents)
+**   4. sync                        (everything above is durable)
+**   5. head <branch>  := "c<hash>" (compare-and-set against the head this
+**                                   connection last saw)
+**
+** so a reader that sees a head sees every object under it, and a crash at
+** any point leaves the previous head and at most unreachable objects.
+**
+**   heads/db ──▶ c9f0… ──┬─▶ eavt  n12a… ──▶ n77b…, n0c4…
+**                        ├─▶ aevt  n5e1… ──▶ …
+**                        ├─▶ avet  …     (+ temporal-* with history)
+**                        ├─▶ schema s3d2…
+**                        └─▶ parents [c41e…] ──▶ the previous commit
+**
+** CONNECTIONS.  One dl_conn per [store identity, branch] per process, kept
+** in a registry under a mutex.  A connection remembers the head bytes it
+** last saw and the snapshot they name; dl_conn_db re-reads the head (one
+** small read) and loads a commit record only when the head changed.  The
+** store's single-writer lock is taken by the first commit and held until
+** the connection is freed.
+*/
+#define _GNU_SOURCE
+#include "db_internal.h"
+
+#include "store/object.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <xxhash.h>
+
+#define COMMIT_FORMAT 1
+
+struct dl_conn {
+    int refs;                 /* under reg_mu */
+    int released;             /* the database was deleted */
+    struct dl_conn *next;     /* registry chain */
+    char *ident;              /* store identity + branch */
+    const char *branch;       /* interned branch name */
+    dl_dbenv *env;
+    pthread_mutex_t mu;       /* serialises db refresh and commits */
+    dl_db *cur;               /* newest snapshot seen */
+    char head[DL_COMMIT_KEY_MAX];       /* head payload last seen */
+    char schema_key[DL_COMMIT_KEY_MAX]; /* key of cur->schema */
+    int locked;               /* holds the store's writer lock */
+};
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static dl_conn *reg_head;
+
+static const char *idx_key_name[DL_INDEX_COUNT] = {
+    "eavt", "aevt", "avet", "temporal-eavt", "temporal-aevt", "temporal-avet"};
+
+/* ---- small helpers ---- */
+
+static const char *branch_name(const dl_config *cfg) {
+    return cfg->branch ? cfg->branch->full : "db";
+}
+
+static void hex_key(char prefix, const void *p, size_t len,
+                    char out[DL_COMMIT_KEY_MAX]) {
+    static const char hex[] = "0123456789abcdef";
+    XXH128_hash_t h = XXH3_128bits(p, len);
+    uint8_t b[16];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(h.high64 >> (56 - 8 * i));
+        b[8 + i] = (uint8_t)(h.low64 >> (56 - 8 * i));
+    }
+    out[0] = prefix;
+    for (int i = 0; i < 16; i++) {
+        out[1 + 2 * i] = hex[b[i] >> 4];
+        out[2 + 2 * i] = hex[b[i] & 15];
+    }
+    out[33] = 0;
+}
+
+static int random_uuid(uint8_t u[16]) {
+    size_t got = 0;
+    while (got < 16) {
+        ssize_t r = getrandom(u + got, 16 - got, 0);
+        if (r <= 0) {
+            /* no entropy source: a time and address based fallback */
+            uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)u;
+            uint64_t x = XXH3_64bits(&t, sizeof t);
+            memcpy(u, &x, 8);
+            x = XXH3_64bits(&x, sizeof x) ^ (uint64_t)clock();
+            memcpy(u + 8, &x, 8);
+            break;
+        }
+        got += (size_t)r;
+    }
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+    return 0;
+}
+
+/* "<backend>:<where>" naming the store, so two configs that name the same
+** store give the same text (file and LMDB paths are made absolute). */
+static int store_identity(const dl_config *cfg, dl_buf *b) {
+    const edn_value *v;
+    const char *backend = cfg->backend ? cfg->backend->full : "memory";
+    int rc = dl_buf_printf(b, "%s:", backend);
+    if (rc) return rc;
+    if ((v = edn_map_getk(&cfg->store, "path")) && v->type == EDN_STRING) {
+        char *real = realpath(v->u.s, NULL);
+        rc = dl_buf_puts(b, real ? real : v->u.s);
+        free(real);
+        return rc;
+    }
+    if ((v = edn_map_getk(&cfg->store, "id"))) return edn_write(b, v);
+    return edn_write(b, &cfg->store);
+}
+
+static int conn_ident(const dl_config *cfg, char **out) {
+    dl_buf b = DL_BUF_INIT;
+    int rc = store_identity(cfg, &b);
+    if (!rc) rc = dl_buf_printf(&b, "#%s", branch_name(cfg));
+    if (rc) {
+        dl_buf_free(&b);
+        return rc;
+    }
+    *out = dl_buf_detach(&b, NULL);
+    return *out ? 0 : dl_err_nomem();
+}
+
+/* ---- the schema object ---- */
+
+static int schema_encode(const dl_schema *s, dl_buf *b) {
+    dl_arena a;
+    edn_value m;
+    int rc;
+    dl_arena_init(&a, 0);
+    rc = dl_schema_to_edn(&a, s, &m);
+    if (!rc) rc = cbor_write(b, &m);
+    dl_arena_free(&a);
+    return rc;
+}
+
+static int schema_decode(const dl_config *cfg, const char *key,
+                         const uint8_t *p, size_t len, dl_schema **out) {
+    dl_arena a;
+    edn_value m;
+    dl_schema *base = NULL;
+    dl_schema_builder *b = NULL;
+    const edn_sym *k_ident = edn_intern_full("db/ident", 8);
+    const edn_sym *k_id = edn_intern_full("db/id", 5);
+    int rc;
+    dl_arena_init(&a, 0);
+    rc = cbor_read(&a, p, len, NULL, &m);
+    if (!rc && m.type != EDN_MAP) rc = DATALITH_ECORRUPT;
+    if (!rc) rc = dl_schema_new(cfg->schema_flexibility, cfg->attribute_refs, &base);
+    if (!rc) rc = dl_schema_edit(base, &b);
+    for (uint32_t i = 0; !rc && i < m.n; i++) {
+        const edn_value *def = &m.u.items[2 * i + 1];
+        const edn_value *id = edn_map_getk(def, "db/id");
+        const edn_value *ident = edn_map_getk(def, "db/ident");
+        if (!id || id->type != EDN_INT || !ident) {
+            rc = DATALITH_ECORRUPT;
+            break;
+        }
+        uint64_t e = (uint64_t)id->u.i;
+        rc = dl_schema_builder_assert(b, e, k_ident, ident);
+        for (uint32_t j = 0; !rc && j < def->n; j++) {
+            const edn_value *k = &def->u.items[2 * j];
+            if (k->type != EDN_KEYWORD) {
+                rc = DATALITH_ECORRUPT;
+                break;
+            }
+            if (k->u.sym == k_ident || k->u.sym == k_id) continue;
+            rc = dl_schema_builder_assert(b, e, k->u.sym, &def->u.items[2 * j + 1]);
+        }
+    }
+    if (b) {
+        int frc = dl_schema_builder_finish(b, out);
+        if (!rc) rc = frc;
+        else if (frc == 0) dl_schema_release(*out);
+    }
+    dl_schema_release(base);
+    dl_arena_free(&a);
+    if (rc && rc != DATALITH_ENOMEM) {
+        const char *why = dl_err_last()->message;
+        char copy[256];
+        snprintf(copy, sizeof copy, "%s", why ? why : "");
+        return dl_err_set(DATALITH_ECORRUPT, "corrupt object '%s': bad schema (%s)",
+                          key, copy);
+    }
+    return rc;
+}
+
+/* ---- the commit record ---- */
+
+typedef struct commit_rec {
+    char roots[DL_INDEX_COUNT][DL_COMMIT_KEY_MAX];
+    char schema[DL_COMMIT_KEY_MAX];
+    uint64_t max_eid, max_tx, hash;
+    int64_t tx_instant;
+    uint8_t id[16];
+    char parent[DL_COMMIT_KEY_MAX];
+    edn_value config; /* in the caller's arena */
+} commit_rec;
+
+static edn_value kw(const char *full) { return edn_keyword_str(full); }
+
+static int rec_encode(dl_arena *a, const dl_config *cfg, const commit_rec *r,
+                      dl_buf *b) {
+    edn_value kv[2 * 24];
+    size_t n = 0;
+    edn_value v;
+    int rc;
+#define PUT(k, val)                                                          \
+    do {                                                                     \
+        kv[2 * n] = kw(k);                                                   \
+        kv[2 * n + 1] = (val);                                               \
+        n++;                                                                 \
+    } while (0)
+#define STR(k, s)                                                            \
+    do {                                                                     \
+        if ((rc = edn_string(a, (s), strlen(s), &v)) != 0) return rc;        \
+        PUT(k, v);                                                           \
+    } while (0)
+    PUT("format", edn_int(COMMIT_FORMAT));
+    if ((rc = dl_config_to_edn(a, cfg, &v)) != 0) return rc;
+    PUT("config", v);
+    for (int i = 0; i < DL_INDEX_COUNT; i++)
+        if (r->roots[i][0]) STR(idx_key_name[i], r->roots[i]);
+    STR("schema", r->schema);
+    PUT("max-eid", edn_int((int64_t)r->max_eid));
+    PUT("max-tx", edn_int((int64_t)r->max_tx));
+    PUT("tx-instant", edn_int(r->tx_instant));
+    PUT("hash", edn_int((int64_t)r->hash));
+    PUT("commit-id", edn_uuid(r->id));
+    {
+        edn_value par[1], vec;
+        size_t np = 0;
+        if (r->parent[0]) {
+            if ((rc = edn_string(a, r->parent, strlen(r->parent), &par[0])) != 0)
+                return rc;
+            np = 1;
+        }
+        if ((rc = edn_vector(a, par, np, &vec)) != 0) return rc;
+        PUT("parents", vec);
+    }
+#undef PUT
+#undef STR
+    if ((rc = edn_map(a, kv, n, &v)) != 0) return rc;
+    return cbor_write(b, &v);
+}
+
+static int rec_bad(const char *key, const char *what) {
+    return dl_err_set(DATALITH_ECORRUPT, "corrupt object '%s': %s", key, what);
+}
+
+static int rec_str(const edn_value *m, const char *k, char out[DL_COMMIT_KEY_MAX],
+                   int required, const char *key) {
+    const edn_value *v = edn_map_getk(m, k);
+    out[0] = 0;
+    if (!v) return required ? rec_bad(key, "commit record lacks a field") : 0;
+    if (v->type != EDN_STRING || v->n == 0 || v->n >= DL_COMMIT_KEY_MAX)
+        return rec_bad(key, "commit record field has a bad value");
+    memcpy(out, v->u.s, v->n);
+    out[v->n] = 0;
+    return 0;
+}
+
+static int rec_int(const edn_value *m, const char *k, int64_t *out,
+                   const char *key) {
+    const edn_value *v = edn_map_getk(m, k);
+    if (!v || v->type != EDN_INT)
+        return rec_bad(key, "commit record lacks an integer field");
+    *out = v->u.i;
+    return 0;
+}
+
+/* Read commit `key` into r (config into arena a). */
+static int rec_read(dl_store *st, dl_arena *a, const char *key, commit_rec *r) {
+    uint8_t *p = NULL;
+    size_t len;
+    edn_value m;
+    int64_t x;
+    int rc = dl_obj_get(st, key, DL_OBJ_COMMIT, &p, &len);
+    if (rc) return rc;
+    memset(r, 0, sizeof *r);
+    rc = cbor_read(a, p, len, NULL, &m);
+    free(p);
+    if (rc || m.type != EDN_MAP) return rec_bad(key, "commit record is not a CBOR map");
+    if ((rc = rec_int(&m, "format", &x, key)) != 0) return rc;
+    if (x != COMMIT_FORMAT)
+        return dl_err_set(DATALITH_EUNSUPPORTED,
+                          "commit '%s' has format %lld; this build reads %d",
+                          key, (long long)x, COMMIT_FORMAT);
+    for (int i = 0; i < DL_INDEX_COUNT; i++)
+        if ((rc = rec_str(&m, idx_key_name[i], r->roots[i], i < DL_TEAVT, key)) != 0)
+            return rc;
+    if ((rc = rec_str(&m, "schema", r->schema, 1, key)) != 0) return rc;
+    if ((rc = rec_int(&m, "max-eid", &x, key)) != 0) return rc;
+    r->max_eid = (uint64_t)x;
+    if ((rc = rec_int(&m, "max-tx", &x, key)) != 0) return rc;
+    r->max_tx = (uint64_t)x;
+    if ((rc = rec_int(&m, "tx-instant", &r->tx_instant, key)) != 0) return rc;
+    if ((rc = rec_int(&m, "hash", &x, key)) != 0) return rc;
+    r->hash = (uint64_t)x;
+    const edn_value *v = edn_map_getk(&m, "commit-id");
+    if (!v || v->type != EDN_UUID) return rec_bad(key, "commit record lacks :commit-id");
+    memcpy(r->id, v->u.uuid, 16);
+    v = edn_map_getk(&m, "parents");
+    if (!v || v->type != EDN_VECTOR) return rec_bad(key, "commit record lacks :parents");
+    if (v->n > 0) {
+        if (v->u.items[0].type != EDN_STRING || v->u.items[0].n >= DL_COMMIT_KEY_MAX)
+            return rec_bad(key, "commit record has a bad parent");
+        memcpy(r->parent, v->u.items[0].u.s, v->u.items[0].n);
+        r->parent[v->u.items[0].n] = 0;
+    }
+    v = edn_map_getk(&m, "config");
+    if (!v || v->type != EDN_MAP) return rec_bad(key, "commit record lacks :config");
+    r->config = *v;
+    return 0;
+}
+
+/* Read head `branch` into key (""+ENOTFOUND when absent). */
+static int head_read(dl_store *st, const char *branch, char key[DL_COMMIT_KEY_MAX]) {
+    uint8_t *p = NULL;
+    size_t len;
+    int rc = dl_head_get(st, branch, &p, &len);
+    key[0] = 0;
+    if (rc) return rc;
+    if (len == 0 || len >= DL_COMMIT_KEY_MAX || p[0] != 'c') {
+        free(p);
+        return dl_err_set(DATALITH_ECORRUPT, "corrupt head '%s': not a commit key", branch);
+    }
+    memcpy(key, p, len);
+    key[len] = 0;
+    free(p);
+    return 0;
+}
+
+/* A snapshot of commit `key` in env.  `reuse` (may be NULL) is a schema
+** already decoded from object `reuse_key`. */
+static int load_commit(dl_dbenv *env, const char *key, dl_schema *reuse,
+                       const char *reuse_key, dl_db **out,
+                       char schema_key[DL_COMMIT_KEY_MAX]) {
+    dl_arena a;
+    commit_rec r;
+    dl_db *db = NULL;
+    int rc;
+    dl_arena_init(&a, 0);
+    if ((rc = rec_read(env->store, &a, key, &r)) != 0) goto done;
+    if ((rc = dl_db_alloc(env, &db)) != 0) goto done;
+    for (int i = 0; i < DL_INDEX_COUNT; i++) {
+        if (!r.roots[i][0]) continue;
+        bt_tree_release(&db->idx[i]);
+        if ((rc = bt_tree_open(&env->bt, (dl_index)i, r.roots[i], &db->idx[i])) != 0)
+            goto done;
+    }
+    if (reuse && reuse_key && strcmp(reuse_key, r.schema) == 0) {
+        dl_schema_retain(reuse);
+        db->schema = reuse;
+    } else {
+        uint8_t *p;
+        size_t len;
+        if ((rc = dl_obj_get(env->store, r.schema, DL_OBJ_SCHEMA, &p, &len)) != 0)
+            goto done;
+        rc = schema_decode(&env->config, r.schema, p, len, &db->schema);
+        free(p);
+        if (rc) goto done;
+    }
+    db->max_eid = r.max_eid;
+    db->max_tx = r.max_tx;
+    db->last_tx_instant = r.tx_instant;
+    db->hash = r.hash;
+    memcpy(db->commit_id, r.id, 16);
+    snprintf(db->commit_key, sizeof db->commit_key, "%s", key);
+    snprintf(db->parent_key, sizeof db->parent_key, "%s", key);
+    snprintf(schema_key, DL_COMMIT_KEY_MAX, "%s", r.schema);
+done:
+    dl_arena_free(&a);
+    if (rc) {
+        dl_db_release(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+/* Write `next` as a commit whose head is expected to be `expected` ("" for
+** none).  On success sets next's commit fields and *schema_key. */
+static int write_commit(dl_dbenv *env, const char *branch, dl_db *next,
+                        const char *expected, const dl_schema *known_schema,
+                        const char *known_key, char schema_key[DL_COMMIT_KEY_MAX]) {
+    commit_rec r;
+    dl_arena a;
+    dl_buf b = DL_BUF_INIT;
+    char ckey[DL_COMMIT_KEY_MAX];
+    int rc = 0;
+    memset(&r, 0, sizeof r);
+    /* 1. index nodes */
+    for (int i = 0; i < DL_INDEX_COUNT; i++) {
+        if (i >= DL_TEAVT && !env->config.keep_history) continue;
+        if ((rc = bt_flush(&next->idx[i], r.roots[i])) != 0) return rc;
+    }
+    /* 2. schema, unless it is the one already stored */
+    if (known_schema && known_key && known_key[0] && next->schema == known_schema) {
+        snprintf(r.schema, sizeof r.schema, "%s", known_key);
+    } else {
+        if ((rc = schema_encode(next->schema, &b)) != 0) goto out;
+        hex_key('s', b.data, b.len, r.schema);
+        if ((rc = dl_obj_put(env->store, r.schema, DL_OBJ_SCHEMA,
+                             (const uint8_t *)b.data, b.len)) != 0)
+            goto out;
+        dl_buf_free(&b);
+    }
+    /* 3. commit record */
+    r.max_eid = next->max_eid;
+    r.max_tx = next->max_tx;
+    r.tx_instant = next->last_tx_instant;
+    r.hash = next->hash;
+    random_uuid(r.id);
+    snprintf(r.parent, sizeof r.parent, "%s", expected);
+    dl_arena_init(&a, 0);
+    rc = rec_encode(&a, &env->config, &r, &b);
+    dl_arena_free(&a);
+    if (rc) goto out;
+    hex_key('c', b.data, b.len, ckey);
+    if ((rc = dl_obj_put(env->store, ckey, DL_OBJ_COMMIT,
+                         (const uint8_t *)b.data, b.len)) != 0)
+        goto out;
+    /* 4. sync, 5. head */
+    if ((rc = env->store->vt->sync(env->store)) != 0) goto out;
+    /* expected "" means "the head must not exist yet" */
+    rc = dl_head_cas(env->store, branch,
+                     expected[0] ? (const uint8_t *)expected : NULL,
+                     strlen(expected), (const uint8_t *)ckey, strlen(ckey));
+    if (rc) goto out;
+    snprintf(next->commit_key, sizeof next->commit_key, "%s", ckey);
+    snprintf(next->parent_key, sizeof next->parent_key, "%s", ckey);
+    memcpy(next->commit_id, r.id, 16);
+    snprintf(schema_key, DL_COMMIT_KEY_MAX, "%s", r.schema);
+out:
+    dl_buf_free(&b);
+    return rc;
+}
+
+/* ---- lifecycle ---- */
+
+static int open_store(const dl_config *cfg, int create, dl_store **out) {
+    int rc = dl_store_open(&cfg->store, create, out);
+    if (rc == DATALITH_ENOTFOUND && !create)
+        return dl_err_set(DATALITH_ENOTFOUND, "Database does not exist.");
+    return rc;
+}
+
+int dl_db_exists(const dl_config *cfg, int *out) {
+    dl_store *st;
+    int ex = 0, rc;
+    char key[DL_COMMIT_KEY_MAX];
+    if (!cfg || !out) return dl_err_set(DATALITH_EINVAL, "dl_db_exists: NULL argument");
+    *out = 0;
+    if ((rc = dl_store_exists(&cfg->store, &ex)) != 0) return rc;
+    if (!ex) return 0;
+    if ((rc = dl_store_open(&cfg->store, 0, &st)) != 0)
+        return rc == DATALITH_ENOTFOUND ? (dl_err_clear(), 0) : rc;
+    rc = head_read(st, branch_name(cfg), key);
+    st->vt->close(st);
+    if (rc == DATALITH_ENOTFOUND) {
+        dl_err_clear();
+        return 0;
+    }
+    if (rc) return rc;
+    *out = 1;
+    return 0;
+}
+
+int dl_db_create(const dl_config *cfg) {
+    dl_store *st;
+    dl_dbenv *env;
+    dl_db *db;
+    char key[DL_COMMIT_KEY_MAX], skey[DL_COMMIT_KEY_MAX];
+    int rc;
+    if (!cfg) return dl_err_set(DATALITH_EINVAL, "dl_db_create: NULL argument");
+    if ((rc = dl_store_open(&cfg->store, 1, &st)) != 0) return rc;
+    rc = head_read(st, branch_name(cfg), key);
+    if (rc == 0) {
+        st->vt->close(st);
+        return dl_err_set(DATALITH_EEXISTS, "Database already exists.");
+    }
+    if (rc != DATALITH_ENOTFOUND) {
+        st->vt->close(st);
+        return rc;
+    }
+    dl_err_clear();
+    if ((rc = dl_dbenv_new(cfg, st, &env)) != 0) {
+        st->vt->close(st);
+        return rc;
+    }
+    if ((rc = st->vt->lock_writer(st)) == 0) {
+        if ((rc = dl_db_empty_in(env, &db)) == 0) {
+            rc = write_commit(env, branch_name(cfg), db, "", NULL, NULL, skey);
+            if (rc == DATALITH_ECONFLICT)
+                rc = dl_err_set(DATALITH_EEXISTS, "Database already exists.");
+            dl_db_release(db);
+        }
+        st->vt->unlock_writer(st);
+    }
+    dl_dbenv_release(env);
+    return rc;
+}
+
+static void mark_released(const char *store_ident) {
+    size_t n = strlen(store_ident);
+    pthread_mutex_lock(&reg_mu);
+    for (dl_conn **pp = &reg_head; *pp;) {
+        dl_conn *c = *pp;
+        if (strncmp(c->ident, store_ident, n) == 0 && c->ident[n] == '#') {
+            c->released = 1;
+            *pp = c->next;
+            c->next = NULL;
+        } else {
+            pp = &c->next;
+        }
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+int dl_db_delete(const dl_config *cfg) {
+    dl_store *st;
+    dl_buf b = DL_BUF_INIT;
+    int ex = 0, rc;
+    if (!cfg) return dl_err_set(DATALITH_EINVAL, "dl_db_delete: NULL argument");
+    if ((rc = store_identity(cfg, &b)) != 0) return rc;
+    mark_released(b.data);
+    dl_buf_free(&b);
+    if ((rc = dl_store_exists(&cfg->store, &ex)) != 0) return rc;
+    if (!ex) return 0;
+    if ((rc = dl_store_open(&cfg->store, 0, &st)) != 0)
+        return rc == DATALITH_ENOTFOUND ? (dl_err_clear(), 0) : rc;
+    return st->vt->destroy(st);
+}
+
+/* ---- connections ---- */
+
+static void conn_free(dl_conn *c) {
+    dl_db_release(c->cur);
+    if (c->locked) c->env->store->vt->unlock_writer(c->env->store);
+    dl_dbenv_release(c->env);
+    pthread_mutex_destroy(&c->mu);
+    free(c->ident);
+    free(c);
+}
+
+static int conn_new(const dl_config *cfg, char *ident, dl_store *given,
+                    dl_conn **out) {
+    dl_store *st = given;
+    dl_arena a;
+    dl_config eff;
+    commit_rec r;
+    dl_conn *c = NULL;
+    char head[DL_COMMIT_KEY_MAX];
+    int rc;
+    dl_arena_init(&a, 0);
+    if (!st && (rc = open_store(cfg, 0, &st)) != 0) goto fail;
+    rc = head_read(st, branch_name(cfg), head);
+    if (rc == DATALITH_ENOTFOUND) {
+        rc = dl_err_set(DATALITH_ENOTFOUND, "Database does not exist.");
+        goto fail;
+    }
+    if (rc) goto fail;
+    if ((rc = rec_read(st, &a, head, &r)) != 0) goto fail;
+    memset(&eff, 0, sizeof eff);
+    if ((rc = dl_config_check_stored(&a, cfg, &r.config, &eff)) != 0) goto fail;
+    if (!(c = calloc(1, sizeof *c))) {
+        rc = dl_err_nomem();
+        goto fail;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    c->refs = 1;
+    c->ident = ident;
+    c->branch = branch_name(cfg);
+    if ((rc = dl_dbenv_new(&eff, st, &c->env)) != 0) {
+        c->ident = NULL;
+        goto fail;
+    }
+    st = NULL; /* owned by env */
+    if ((rc = load_commit(c->env, head, NULL, NULL, &c->cur, c->schema_key)) != 0) {
+        c->ident = NULL;
+        goto fail;
+    }
+    memcpy(c->head, head, sizeof head);
+    dl_arena_free(&a);
+    *out = c;
+    return 0;
+fail:
+    if (c) {
+        if (c->env) {
+            dl_db_release(c->cur);
+            dl_dbenv_release(c->env);
+        }
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+    }
+    if (st && st != given) st->vt->close(st);
+    dl_arena_free(&a);
+    return rc;
+}
+
+int dl_conn_open_store(const dl_config *cfg, dl_store *st, dl_conn **out) {
+    char *ident = strdup("private");
+    dl_conn *c;
+    int rc;
+    if (!ident) return dl_err_nomem();
+    if ((rc = conn_new(cfg, ident, st, &c)) != 0) {
+        free(ident);
+        return rc;
+    }
+    c->released = 0;
+    *out = c;
+    return 0;
+}
+
+int dl_conn_open(const dl_config *cfg, dl_conn **out) {
+    char *ident = NULL;
+    dl_conn *c;
+    int rc;
+    if (!cfg || !out) return dl_err_set(DATALITH_EINVAL, "dl_conn_open: NULL argument");
+    if ((rc = conn_ident(cfg, &ident)) != 0) return rc;
+    pthread_mutex_lock(&reg_mu);
+    for (c = reg_head; c; c = c->next) {
+        if (strcmp(c->ident, ident) == 0) {
+            c->refs++;
+            pthread_mutex_unlock(&reg_mu);
+            free(ident);
+            *out = c;
+            return 0;
+        }
+    }
+    /* connect under the registry lock so two threads share one conn */
+    rc = conn_new(cfg, ident, NULL, &c);
+    if (rc == 0) {
+        c->next = reg_head;
+        reg_head = c;
+        *out = c;
+    } else {
+        free(ident);
+    }
+    pthread_mutex_unlock(&reg_mu);
+    return rc;
+}
+
+void dl_conn_retain(dl_conn *c) {
+    pthread_mutex_lock(&reg_mu);
+    c->refs++;
+    pthread_mutex_unlock(&reg_mu);
+}
+
+void dl_conn_release(dl_conn *c) {
+    if (!c) return;
+    pthread_mutex_lock(&reg_mu);
+    int last = --c->refs == 0;
+    if (last && !c->released) {
+        for (dl_conn **pp = &reg_head; *pp; pp = &(*pp)->next) {
+            if (*pp == c) {
+                *pp = c->next;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&reg_mu);
+    if (last) conn_free(c);
+}
+
+const dl_config *dl_conn_config(const dl_conn *c) { return &c->env->config; }
+
+static int conn_check(dl_conn *c) {
+    if (c->released)
+        return dl_err_set(DATALITH_EINVAL, "Connection has been released.");
+    return 0;
+}
+
+int dl_conn_db(dl_conn *c, dl_db **out) {
+    char head[DL_COMMIT_KEY_MAX];
+    int rc;
+    if (!c || !out) return dl_err_set(DATALITH_EINVAL, "dl_conn_db: NULL argument");
+    pthread_mutex_lock(&c->mu);
+    if ((rc = conn_check(c)) != 0) goto out;
+    if ((rc = head_read(c->env->store, c->branch, head)) != 0) {
+        if (rc == DATALITH_ENOTFOUND)
+            rc = dl_err_set(DATALITH_ENOTFOUND, "Database does not exist.");
+        goto out;
+    }
+    if (strcmp(head, c->head) != 0) {
+        dl_db *db;
+        char skey[DL_COMMIT_KEY_MAX];
+        if ((rc = load_commit(c->env, head, c->cur->schema, c->schema_key, &db,
+                              skey)) != 0)
+            goto out;
+        dl_db_release(c->cur);
+        c->cur = db;
+        memcpy(c->head, head, sizeof head);
+        memcpy(c->schema_key, skey, sizeof skey);
+    }
+    dl_db_retain(c->cur);
+    *out = c->cur;
+out:
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int dl_conn_commit(dl_conn *c, dl_db *next) {
+    char skey[DL_COMMIT_KEY_MAX];
+    int rc;
+    if (!c || !next) return dl_err_set(DATALITH_EINVAL, "dl_conn_commit: NULL argument");
+    pthread_mutex_lock(&c->mu);
+    if ((rc = conn_check(c)) != 0) goto out;
+    if (next->env != c->env) {
+        rc = dl_err_set(DATALITH_EINVAL,
+                        "dl_conn_commit: the value was not built from this "
+                        "connection's database");
+        goto out;
+    }
+    if (next->commit_key[0]) {
+        rc = dl_err_set(DATALITH_EINVAL, "dl_conn_commit: the value is already committed");
+        goto out;
+    }
+    if (strcmp(next->parent_key, c->head) != 0) {
+        rc = dl_err_set(DATALITH_ECONFLICT,
+                        "The database changed since this value's base was read "
+                        "(base %s, newest %s).",
+                        next->parent_key[0] ? next->parent_key : "none", c->head);
+        goto out;
+    }
+    if (!c->locked) {
+        if ((rc = c->env->store->vt->lock_writer(c->env->store)) != 0) goto out;
+        c->locked = 1;
+    }
+    rc = write_commit(c->env, c->branch, next, c->head, c->cur->schema,
+                      c->schema_key, skey);
+    if (rc == DATALITH_ECONFLICT)
+        rc = dl_err_set(DATALITH_ECONFLICT,
+                        "Another writer moved the head of branch '%s' since "
+                        "this connection read it.",
+                        c->branch);
+    if (rc) goto out;
+    dl_db_retain(next);
+    dl_db_release(c->cur);
+    c->cur = next;
+    memcpy(c->head, next->commit_key, sizeof c->head);
+    memcpy(c->schema_key, skey, sizeof skey);
+out:
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
