@@ -280,15 +280,29 @@ void bt_ent_to_datom(const bt_ent *x, dl_datom *d) {
 /* codec: writing                                                      */
 /* ------------------------------------------------------------------ */
 
+/* Varints and tag bytes are written straight into the buffer after one
+** capacity check (this loop dominates encoding). */
 static int put_varint(dl_buf *b, uint64_t x) {
-    uint8_t tmp[10];
-    int k = 0;
+    uint8_t *p;
+    int rc;
+    if (b->cap - b->len < 12 && (rc = dl_buf_reserve(b, 11))) return rc;
+    p = (uint8_t *)b->data + b->len;
     while (x >= 0x80) {
-        tmp[k++] = (uint8_t)(x | 0x80);
+        *p++ = (uint8_t)(x | 0x80);
         x >>= 7;
     }
-    tmp[k++] = (uint8_t)x;
-    return dl_buf_append(b, tmp, (size_t)k);
+    *p++ = (uint8_t)x;
+    b->len = (size_t)(p - (uint8_t *)b->data);
+    b->data[b->len] = 0;
+    return 0;
+}
+
+static int put_byte(dl_buf *b, uint8_t c) {
+    int rc;
+    if (b->cap - b->len < 2 && (rc = dl_buf_reserve(b, 1))) return rc;
+    b->data[b->len++] = (char)c;
+    b->data[b->len] = 0;
+    return 0;
 }
 
 static uint64_t zz(uint64_t delta) {
@@ -378,7 +392,7 @@ static int put_value(dl_buf *b, const symtab *t, const edn_value *v,
                                (unsigned)v->type);
     }
     tag |= (uint8_t)(added << 7);
-    if ((rc = dl_buf_append(b, &tag, 1))) return rc;
+    if ((rc = put_byte(b, tag))) return rc;
     switch (v->type) {
     case EDN_INT: return put_varint(b, zz((uint64_t)v->u.i));
     case EDN_INST: return put_varint(b, zz((uint64_t)v->u.ms));
