@@ -562,7 +562,10 @@ static int flush_node(const bt_env *env, bt_node *n, dl_buf *buf) {
     bt_addr_key(n->addr, key);
     rc = dl_obj_put(env->store, key, DL_OBJ_NODE, (const uint8_t *)buf->data,
                     buf->len);
-    if (rc) return dl_err_prefix("writing index node %s: ", key);
+    if (rc) {
+        dl_err_prefix("writing index node %s: ", key);
+        return rc;
+    }
     n->bytes = bt_node_membytes(n);
     n->stored = 1;
     bt_cache_adopt(env->cache, n);

@@ -182,7 +182,10 @@ int bt_cache_load(bt_cache *c, dl_store *store, const uint8_t addr[16],
     rc = dl_obj_get(store, key, DL_OBJ_NODE, &payload, &len);
     if (rc == DATALITH_ENOTFOUND)
         return dl_err_set(DATALITH_ECORRUPT, "index node %s is missing", key);
-    if (rc) return dl_err_prefix("loading index node %s: ", key);
+    if (rc) {
+        dl_err_prefix("loading index node %s: ", key);
+        return rc;
+    }
     bt_addr_of(payload, len, check);
     if (memcmp(check, addr, 16) != 0) {
         free(payload);

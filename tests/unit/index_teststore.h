@@ -19,6 +19,7 @@ typedef struct ts_store {
     uint8_t **vals;
     size_t *lens;
     size_t puts; /* put calls */
+    size_t fail_put; /* if non-zero: the put with this number fails (EIO) */
 } ts_store;
 
 static inline long ts_find(ts_store *s, const char *key) {
@@ -43,6 +44,7 @@ static int ts_put(dl_store *b, const char *key, const uint8_t *data, size_t len)
     ts_store *s = (ts_store *)b;
     long i = ts_find(s, key);
     s->puts++;
+    if (s->fail_put && s->puts == s->fail_put) return DATALITH_EIO;
     if (i < 0) {
         if (s->n == s->cap) {
             size_t nc = s->cap ? 2 * s->cap : 64;

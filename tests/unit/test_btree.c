@@ -542,6 +542,39 @@ TEST(corruption_names_the_key) {
     st->base.vt->close(&st->base);
 }
 
+/* A store that fails a write: flush reports it, nothing is marked stored
+** that was not written, and a retry completes the tree. */
+TEST(flush_failure_and_retry) {
+    static dl_datom in[300];
+    ts_store *st = ts_open();
+    bt_cache *cache;
+    bt_env env = {&st->base, NULL, 8, 4};
+    bt_tree t, r;
+    char key[BT_KEY_MAX];
+    size_t i, k;
+    bt_cache_new(0, &cache);
+    env.cache = cache;
+    for (i = 0; i < 300; i++) in[i] = D(i + 1, "n", edn_int((int64_t)i), 1, true);
+    bt_build(&env, DL_EAVT, in, 300, &t);
+    for (k = 1; k <= 3; k++) {
+        st->fail_put = st->puts + 5 * k; /* fail somewhere in the middle */
+        CHECK_EQ_INT(bt_flush(&t, key), DATALITH_EIO);
+        CHECK_CONTAINS(dl_err_last()->message, "writing index node n");
+        CHECK_EQ_INT(key[0], 0);
+    }
+    st->fail_put = 0;
+    CHECK_EQ_INT(bt_flush(&t, key), 0);
+    bt_tree_release(&t);
+    bt_cache_free(cache);
+    bt_cache_new(0, &cache); /* read everything back from the store */
+    env.cache = cache;
+    CHECK_EQ_INT(bt_tree_open(&env, DL_EAVT, key, &r), 0);
+    CHECK_EQ_INT(scan_eq(&r, in, 300), 300);
+    bt_tree_release(&r);
+    bt_cache_free(cache);
+    st->base.vt->close(&st->base);
+}
+
 TEST(codec_roundtrip_all_types) {
     dl_arena a;
     edn_value items[3], v[20];
@@ -642,6 +675,7 @@ int main(void) {
     RUN(bulk_build);
     RUN(flush_reload);
     RUN(corruption_names_the_key);
+    RUN(flush_failure_and_retry);
     RUN(codec_roundtrip_all_types);
     dl_arena_free(&A);
     return test_summary();
