@@ -743,6 +743,20 @@ int bt_cursor_seek(bt_cursor *c, const dl_datom *key, unsigned nf, int after) {
     return 0;
 }
 
+int bt_cursor_seek_rev(bt_cursor *c, const dl_datom *key, unsigned nf,
+                       int after) {
+    int rc;
+    if (nf == 0) {
+        if (after) return bt_cursor_last(c);
+        c->valid = 0;
+        return c->err;
+    }
+    if ((rc = bt_cursor_seek(c, key, nf, after))) return rc;
+    if (c->valid) return bt_cursor_prev(c);
+    if (c->err) return c->err;
+    return bt_cursor_last(c);
+}
+
 bool bt_cursor_valid(const bt_cursor *c) { return c->valid; }
 
 int bt_cursor_error(const bt_cursor *c) { return c->err; }

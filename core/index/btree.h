@@ -188,6 +188,11 @@ void bt_cursor_close(bt_cursor *c);
 /* Position at the first datom whose first nf key components are >= key
 ** (after == 0) or > key (after == 1); invalid if none.  nf == 0: first. */
 int bt_cursor_seek(bt_cursor *c, const dl_datom *key, unsigned nf, int after);
+/* Position at the LAST datom whose first nf components are < key
+** (after == 0) or <= key (after == 1); invalid if none.  For backward
+** range scans.  nf == 0: last (after == 1) or invalid (after == 0). */
+int bt_cursor_seek_rev(bt_cursor *c, const dl_datom *key, unsigned nf,
+                       int after);
 int bt_cursor_first(bt_cursor *c);
 int bt_cursor_last(bt_cursor *c);
 /* Step; stepping off either end makes the cursor invalid (returns 0). */

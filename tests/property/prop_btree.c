@@ -180,6 +180,13 @@ static void check_seek(const bt_tree *t, const model *m, dl_index o) {
             PCHECK(same(&d, &m->d[p]));
         }
     }
+    /* the reverse seek lands on the datom just before position i */
+    PCHECK(bt_cursor_seek_rev(c, &k, nf, after) == 0);
+    PCHECK(bt_cursor_valid(c) == (i > 0));
+    if (i > 0 && bt_cursor_valid(c)) {
+        bt_cursor_get(c, &d);
+        PCHECK(same(&d, &m->d[i - 1]));
+    }
     PCHECK(bt_cursor_error(c) == 0);
     bt_cursor_close(c);
     if (nf) {

@@ -206,6 +206,22 @@ TEST(seek_next_prev_boundaries) {
     bt_cursor_prev(c);
     CHECK(!bt_cursor_valid(c));
     CHECK_EQ_INT(bt_cursor_error(c), 0);
+    /* reverse seeks: last datom < 50, last <= 50, all below 0, all <= 200 */
+    key.e = 50;
+    bt_cursor_seek_rev(c, &key, 1, 0);
+    bt_cursor_get(c, &got);
+    CHECK_EQ_INT(got.e, 49);
+    bt_cursor_seek_rev(c, &key, 1, 1);
+    bt_cursor_get(c, &got);
+    CHECK_EQ_INT(got.e, 50);
+    key.e = 1;
+    bt_cursor_seek_rev(c, &key, 1, 0);
+    CHECK(!bt_cursor_valid(c));
+    key.e = 200;
+    bt_cursor_seek_rev(c, &key, 1, 1);
+    bt_cursor_get(c, &got);
+    CHECK_EQ_INT(got.e, 100);
+    key.e = 100;
     bt_cursor_seek(c, &key, 0, 0); /* no components: the first datom */
     bt_cursor_get(c, &got);
     CHECK_EQ_INT(got.e, 1);
