@@ -17,7 +17,7 @@ LIBRARY_VERSION = "0.1.0"
 
 FORMATS = {"edn": 0, "json": 1, "cbor": 2}
 
-__all__ = ["version", "value_convert"]
+__all__ = ["version", "value_convert", "database_exists", "create_database", "delete_database", "connect", "release", "db", "release_db", "transact", "datoms", "schema", "reverse_schema"]
 
 
 def version() -> str:
@@ -58,3 +58,248 @@ def value_convert(in_: Union[bytes, bytearray, memoryview, str], from_: int, to:
     if rc != 0:
         raise_last(rc)
     return rt.take_bytes(out[0], out1[0])
+
+
+def database_exists(config: Any) -> bool:
+    """True if a database exists at the store the configuration names.
+
+    Args:
+        config: a configuration map, e.g. {:store {:backend :file :path "/tmp/db"}}
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        ParseError: malformed input text or bytes (has a position)
+        StoreIOError: an operating-system or store I/O failure
+        CorruptError: stored data failed a checksum or format check
+        OutOfMemoryError: out of memory
+    """
+    config = rt.encode_value(config)
+    out = ffi.new('int *')
+    rc = lib.datalith_database_exists(config, len(config), lib.DATALITH_FORMAT_CBOR, out)
+    if rc != 0:
+        raise_last(rc)
+    return bool(out[0])
+
+
+def create_database(config: Any) -> Any:
+    """Create an empty database at the configured store, then transact the
+    configuration's :initial-tx. Returns the completed configuration.
+
+    Args:
+        config: a configuration map (Datahike's keys: :store :schema-flexibility
+            :keep-history? :attribute-refs? :initial-tx :index-config :branch)
+
+    Returns:
+        the completed configuration map
+
+    Raises:
+        ExistsError: a database already exists there
+        InvalidArgumentError: bad argument or misuse of the API
+        ParseError: malformed input text or bytes (has a position)
+        SchemaError: :initial-tx violates the schema
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    config = rt.encode_value(config)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_create_database(config, len(config), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def delete_database(config: Any) -> None:
+    """Delete the whole store of a database, all branches included. Live
+    connections to it are released.
+
+    Args:
+        config: the configuration map
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        ParseError: malformed input text or bytes (has a position)
+        LockedError: another writer holds the database
+        StoreIOError: an operating-system or store I/O failure
+    """
+    config = rt.encode_value(config)
+    rc = lib.datalith_delete_database(config, len(config), lib.DATALITH_FORMAT_CBOR)
+    if rc != 0:
+        raise_last(rc)
+
+
+def connect(config: Any) -> Any:
+    """Open a connection to the database (and :branch) the configuration names.
+    Connections are shared and refcounted per store and branch.
+
+    Args:
+        config: the configuration map
+
+    Returns:
+        release with datalith_conn_release
+
+    Raises:
+        NotFoundError: no database exists there
+        InvalidArgumentError: bad argument or misuse of the API
+        ParseError: malformed input text or bytes (has a position)
+        StoreIOError: an operating-system or store I/O failure
+        CorruptError: stored data failed a checksum or format check
+        OutOfMemoryError: out of memory
+    """
+    config = rt.encode_value(config)
+    out = ffi.new('datalith_conn **')
+    rc = lib.datalith_connect(config, len(config), lib.DATALITH_FORMAT_CBOR, out)
+    if rc != 0:
+        raise_last(rc)
+    return rt.own_handle(out[0], lib.datalith_conn_release)
+
+
+def release(conn: Any) -> None:
+    """Drop one reference to a connection. At zero the writer stops and the store
+    is closed; the handle must not be used again.
+
+    Args:
+        conn: the connection; NULL is ignored
+    """
+    conn = rt.take_handle(conn, 'conn')
+    lib.datalith_conn_release(conn)
+
+
+def db(conn: Any) -> Any:
+    """The current snapshot of the connection's database (Datahike's @conn).
+
+    Args:
+        conn: the connection
+
+    Returns:
+        release with datalith_db_release
+
+    Raises:
+        InvalidArgumentError: the connection was released
+        StoreIOError: an operating-system or store I/O failure
+        CorruptError: stored data failed a checksum or format check
+        OutOfMemoryError: out of memory
+    """
+    conn = rt.handle_ptr(conn, 'conn')
+    out = ffi.new('datalith_db **')
+    rc = lib.datalith_conn_db(conn, out)
+    if rc != 0:
+        raise_last(rc)
+    return rt.own_handle(out[0], lib.datalith_db_release)
+
+
+def release_db(db: Any) -> None:
+    """Drop one reference to a snapshot (Datalith's explicit counterpart of
+    garbage collection; Datahike's pod calls it release-db).
+
+    Args:
+        db: the snapshot; NULL is ignored
+    """
+    db = rt.take_handle(db, 'db')
+    lib.datalith_db_release(db)
+
+
+def transact(conn: Any, tx: Any) -> Any:
+    """Transact tx-data (a vector of assertions, retractions, entity maps and
+    transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait
+    until it is committed. Returns the transaction report {:db-before :db-after
+    :tx-data :tempids :tx-meta}.
+
+    Args:
+        conn: the connection
+        tx: the transaction data
+
+    Returns:
+        the transaction report
+
+    Raises:
+        TransactionError: transaction rejected
+        SchemaError: schema violation
+        ParseError: malformed input text or bytes (has a position)
+        InvalidArgumentError: bad argument or misuse of the API
+        LockedError: another writer holds the database
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    conn = rt.handle_ptr(conn, 'conn')
+    tx = rt.encode_value(tx)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_transact(conn, tx, len(tx), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def datoms(db: Any, args: Any) -> Any:
+    """The datoms of an index (:eavt :aevt :avet) whose leading components equal
+    the given ones.
+
+    Args:
+        db: the snapshot
+        args: {:index :eavt :components [e a v tx]}
+
+    Returns:
+        a vector of datoms
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        ParseError: malformed input text or bytes (has a position)
+        ValueTypeError: a value of the wrong type
+        LimitError: a size, depth or memory limit was exceeded
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    args = rt.encode_value(args)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_datoms(db, args, len(args), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def schema(db: Any) -> Any:
+    """The schema: a map from attribute ident to its attribute map (with :db/id).
+
+    Args:
+        db: the snapshot
+
+    Returns:
+        the schema map
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_schema(db, lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def reverse_schema(db: Any) -> Any:
+    """The schema inverted: a map from property (:db/index, :db.unique/identity,
+    :db/ident ...) to the set of attributes that have it.
+
+    Args:
+        db: the snapshot
+
+    Returns:
+        the reverse schema map
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_reverse_schema(db, lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
