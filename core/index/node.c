@@ -580,10 +580,24 @@ static int get_value(rd *r, edn_value *v, unsigned depth, unsigned *added) {
     case 4: case 6: case 7: case 13:
         if ((rc = get_len(r, &len))) return rc;
         if (len > UINT32_MAX) return bad(r, "value too long");
-        if (tag == 4) rc = edn_bigint(r->arena, (const char *)r->p, len, v), what = "bad bigint";
-        else if (tag == 6) rc = edn_bigdec(r->arena, (const char *)r->p, len, v), what = "bad bigdec";
-        else if (tag == 7) rc = edn_string(r->arena, (const char *)r->p, len, v), what = "bad string";
-        else rc = edn_bytes(r->arena, r->p, len, v), what = "bad bytes";
+        switch (tag) {
+        case 4:
+            rc = edn_bigint(r->arena, (const char *)r->p, len, v);
+            what = "bad bigint";
+            break;
+        case 6:
+            rc = edn_bigdec(r->arena, (const char *)r->p, len, v);
+            what = "bad bigdec";
+            break;
+        case 7:
+            rc = edn_string(r->arena, (const char *)r->p, len, v);
+            what = "bad string";
+            break;
+        default:
+            rc = edn_bytes(r->arena, r->p, len, v);
+            what = "bad bytes";
+            break;
+        }
         if (rc) {
             if (rc == DATALITH_ENOMEM) return rc;
             return bad(r, what);
