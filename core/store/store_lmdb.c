@@ -28,6 +28,17 @@
 ** `flight` without holding it, so gets and puts from other threads never
 ** wait for the fsync; get looks in pend, then flight, then the database.
 ** Commits (sync, head_cas, head_del, del) are serialised by `cmu`.
+**
+** Monotonic reads.  LMDB 0.9.x reads the current txnid and then the meta
+** page of that parity without re-checking it; a read transaction that
+** begins while the writer finishes one commit and writes the next meta
+** page can see the newer tree, and the following read transaction the
+** older one — a head seen to go backwards, or an object a head names seen
+** missing.  lmdb_begin_read rules this out: every commit in this process
+** bumps `gen` after it completes, and a read transaction whose begin
+** overlapped a completed commit (gen changed), or that is two or more
+** commits behind the newest meta page (a writer in another process), is
+** retried.  Readers never wait for a writer.
 */
 #define _GNU_SOURCE
 #include "store_impl.h"
@@ -36,6 +47,8 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -57,6 +70,7 @@ typedef struct lmdb_env {
     int refs;
     MDB_env *env;
     MDB_dbi objs, heads;
+    atomic_ulong gen; /* commits completed through this env */
 } lmdb_env;
 
 typedef struct lmdb_pending {
@@ -95,6 +109,32 @@ static int lmdb_fail(int mrc, const char *op, const char *what) {
                           mdb_strerror(mrc), op, what);
     return dl_err_set(DATALITH_EIO, "lmdb: %s (%s '%s')", mdb_strerror(mrc),
                       op, what);
+}
+
+/* ---- transactions ---- */
+
+/* Begin a read transaction that is no older than any earlier one of this
+** process (see "Monotonic reads" above). */
+static int lmdb_begin_read(lmdb_env *e, MDB_txn **txn) {
+    for (unsigned attempt = 0;; attempt++) {
+        unsigned long g1 = atomic_load(&e->gen);
+        int mrc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, txn);
+        if (mrc) return mrc;
+        unsigned long g2 = atomic_load(&e->gen);
+        MDB_envinfo info;
+        if (g1 == g2 && (mdb_env_info(e->env, &info) != 0 ||
+                         info.me_last_txnid <= mdb_txn_id(*txn) + 1))
+            return 0;
+        mdb_txn_abort(*txn);
+        if (attempt >= 8) sched_yield();
+    }
+}
+
+/* Commit a write transaction and publish it to lmdb_begin_read. */
+static int lmdb_commit(lmdb_env *e, MDB_txn *txn) {
+    int mrc = mdb_txn_commit(txn);
+    if (mrc == 0) atomic_fetch_add(&e->gen, 1);
+    return mrc;
 }
 
 /* ---- buffered puts (caller holds mu) ---- */
@@ -204,7 +244,7 @@ static int lmdb_flight_write(lmdb_store *l, MDB_txn *txn) {
 static int lmdb_read(lmdb_store *l, MDB_dbi dbi, const char *what,
                      const char *key, uint8_t **out, size_t *len) {
     MDB_txn *txn;
-    int mrc = mdb_txn_begin(l->e->env, NULL, MDB_RDONLY, &txn);
+    int mrc = lmdb_begin_read(l->e, &txn);
     if (mrc) return lmdb_fail(mrc, "begin read", key);
     MDB_val k = {strlen(key), (void *)key}, v;
     mrc = mdb_get(txn, dbi, &k, &v);
@@ -290,7 +330,7 @@ static int lmdb_del(dl_store *s, const char *key) {
         if (mrc && mrc != MDB_NOTFOUND) {
             mdb_txn_abort(txn);
             rc = lmdb_fail(mrc, "delete", key);
-        } else if ((mrc = mdb_txn_commit(txn)) != 0) {
+        } else if ((mrc = lmdb_commit(l->e, txn)) != 0) {
             rc = lmdb_fail(mrc, "commit", key);
         }
     }
@@ -335,7 +375,7 @@ static int lmdb_list(dl_store *s, const char *prefix,
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     int mrc = 0;
-    if (!rc && (mrc = mdb_txn_begin(l->e->env, NULL, MDB_RDONLY, &txn)))
+    if (!rc && (mrc = lmdb_begin_read(l->e, &txn)))
         rc = lmdb_fail(mrc, "begin read", "list");
     if (!rc && (mrc = mdb_cursor_open(txn, l->e->objs, &cur)))
         rc = lmdb_fail(mrc, "cursor", "list");
@@ -376,7 +416,7 @@ static int lmdb_sync(dl_store *s) {
             rc = lmdb_fail(mrc, "begin write", l->root);
         } else if ((rc = lmdb_flight_write(l, txn)) != 0) {
             mdb_txn_abort(txn);
-        } else if ((mrc = mdb_txn_commit(txn)) != 0) {
+        } else if ((mrc = lmdb_commit(l->e, txn)) != 0) {
             rc = lmdb_fail(mrc, "commit", l->root);
         }
     }
@@ -436,7 +476,7 @@ static int lmdb_head_write(lmdb_store *l, const char *branch,
     }
     if (rc) {
         mdb_txn_abort(txn);
-    } else if ((mrc = mdb_txn_commit(txn)) != 0) {
+    } else if ((mrc = lmdb_commit(l->e, txn)) != 0) {
         rc = lmdb_fail(mrc, "commit", branch);
     }
     lmdb_commit_end(l, rc == 0);

@@ -30,14 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* TEMPORARY: value.c references the EDN printer, which has not landed yet;
-** a weak stand-in lets this program link meanwhile. */
-__attribute__((weak)) int edn_write(dl_buf *b, const edn_value *v) {
-    (void)b;
-    (void)v;
-    return DATALITH_EUNSUPPORTED;
-}
-
 static dl_arena arena;
 static edn_value cfg;
 

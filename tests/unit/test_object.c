@@ -16,14 +16,6 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-/* TEMPORARY: value.c references the EDN printer, which has not landed yet;
-** a weak stand-in lets this test link meanwhile (a real definition wins). */
-__attribute__((weak)) int edn_write(dl_buf *b, const edn_value *v) {
-    (void)b;
-    (void)v;
-    return DATALITH_EUNSUPPORTED;
-}
-
 static dl_arena arena;
 
 static const char *msg(void) { return dl_err_last()->message; }

@@ -17,14 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* TEMPORARY: value.c references the EDN printer, which has not landed yet;
-** a weak stand-in lets this test link meanwhile (a real definition wins). */
-__attribute__((weak)) int edn_write(dl_buf *b, const edn_value *v) {
-    (void)b;
-    (void)v;
-    return DATALITH_EUNSUPPORTED;
-}
-
 static dl_arena arena;
 static const char *backend; /* "memory" | "file" | "lmdb" */
 static char cfg_text[700];
@@ -381,6 +373,7 @@ static void *conc_reader(void *arg) {
         int rc = dl_head_get(c->s, "db", &p, &n);
         if (rc == DATALITH_ENOTFOUND) continue;
         if (rc) {
+            fprintf(stderr, "[%s] reader: head_get: %s\n", backend, msg());
             c->failures++;
             break;
         }
@@ -388,7 +381,11 @@ static void *conc_reader(void *arg) {
         snprintf(txt, sizeof txt, "%.*s", (int)(n < 31 ? n : 31), (char *)p);
         free(p);
         int seq = atoi(txt);
-        if (seq < last) c->failures++; /* heads never go backwards */
+        if (seq < last) { /* heads never go backwards */
+            fprintf(stderr, "[%s] reader: head went from %d to %d\n",
+                    backend, last, seq);
+            c->failures++;
+        }
         last = seq;
         /* Every object the head reaches is there and intact. */
         for (int i = 1; i <= seq; i += 1 + seq / 8) {
@@ -396,8 +393,11 @@ static void *conc_reader(void *arg) {
             conc_key(key, sizeof key, i);
             snprintf(want, sizeof want, "payload %d", i);
             rc = dl_obj_get(c->s, key, DL_OBJ_NODE, &p, &n);
-            if (rc || n != strlen(want) || memcmp(p, want, n) != 0)
+            if (rc || n != strlen(want) || memcmp(p, want, n) != 0) {
+                fprintf(stderr, "[%s] reader: object %s of head %d: %s\n",
+                        backend, key, seq, rc ? msg() : "wrong bytes");
                 c->failures++;
+            }
             if (!rc) free(p);
             c->reads++;
         }
