@@ -32,9 +32,10 @@ as #{[1 "a"] [2 "b"]} becomes {(1, "a"), (2, "b")}.
 Keyword, Symbol and Char are str subclasses, so they can be used wherever
 text is expected (print, f-strings, str methods, json).  They are EQUAL ONLY
 TO VALUES OF THEIR OWN TYPE: Keyword(":a") != ":a" and Keyword(":a") !=
-Symbol("a"), and they hash differently from plain strings.  This keeps EDN
-semantics (a map may have both "a" and :a as keys) and makes every decoded
-value round-trip.  Keywords and symbols are interned: Keyword(":a") is
+Symbol(":a").  This keeps EDN semantics (a map may have both ":a" and :a as
+keys) and makes every decoded value round-trip.  They hash like their text,
+which is allowed (equal hashes do not make values equal) and fast.
+Keywords and symbols are interned: Keyword(":a") is
 Keyword("a").
 """
 
@@ -103,8 +104,9 @@ class _Named(str):
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, str.__str__(self)))
+    # The hash of the text: fast (a C slot), and harmless for a plain string
+    # with the same text, which hashes alike but is never equal.
+    __hash__ = str.__hash__
 
     def __str__(self) -> str:
         return str.__str__(self)
@@ -163,8 +165,7 @@ class Char(str):
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    def __hash__(self) -> int:
-        return hash(("Char", str.__str__(self)))
+    __hash__ = str.__hash__
 
     def __repr__(self) -> str:
         return "Char(%s)" % str.__repr__(self)

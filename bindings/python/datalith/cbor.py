@@ -234,6 +234,12 @@ def dumps(value: Any) -> bytes:
 _unpack_d = _struct.Struct(">d").unpack_from
 _unpack_f = _struct.Struct(">f").unpack_from
 _unpack_e = _struct.Struct(">e").unpack_from
+_unpack_I = _struct.Struct(">I").unpack_from
+
+
+# Decoded tag 39 texts (":a", "?e") -> their interned Keyword/Symbol; bounded.
+_IDENTS: dict = {}
+_IDENTS_MAX = 65536
 
 
 class _Dec:
@@ -285,6 +291,33 @@ class _Dec:
         if pos >= self.n:
             raise _parse_error("unexpected end of input", pos)
         ib = b[pos]
+        # Fast paths for the commonest items: small ints, short text and
+        # keywords already seen (the general code below handles the rest).
+        if ib < 0x1B:
+            if ib < 24:
+                return ib, pos + 1
+            if ib == 24:
+                if pos + 2 <= self.n:
+                    return b[pos + 1], pos + 2
+            elif ib == 25:
+                if pos + 3 <= self.n:
+                    return (b[pos + 1] << 8) | b[pos + 2], pos + 3
+            elif pos + 5 <= self.n:
+                return _unpack_I(b, pos + 1)[0], pos + 5
+        elif 0x60 <= ib < 0x78:
+            end = pos + ib - 0x5F
+            if end <= self.n:
+                try:
+                    return b[pos + 1:end].decode("utf-8"), end
+                except UnicodeDecodeError:
+                    pass
+        elif ib == 0xD8 and b[pos + 1:pos + 2] == b"\x27":
+            hb = b[pos + 2] if pos + 2 < self.n else 0
+            if 0x61 <= hb < 0x78:
+                end = pos + hb - 0x5D
+                v = _IDENTS.get(b[pos + 3:end])
+                if v is not None and end <= self.n:
+                    return v, end
         major = ib >> 5
         ai = ib & 31
         at = pos
@@ -324,9 +357,15 @@ class _Dec:
                 if n > self.n - pos:
                     raise _parse_error("array of %d items runs past the end" % n, at)
                 item = self.item
+                append = items.append
+                limit = self.n
                 for _ in range(n):
-                    x, pos = item(pos, depth + 1, key)
-                    items.append(x)
+                    if pos < limit and b[pos] < 24:  # small int, inline
+                        append(b[pos])
+                        pos += 1
+                    else:
+                        x, pos = item(pos, depth + 1, key)
+                        append(x)
             return (tuple(items) if key else items), pos
         if major == 5:
             if depth >= MAX_DEPTH:
@@ -398,7 +437,10 @@ class _Dec:
             v, pos = self.item(pos, depth, key)
             if type(v) is not str or not v or v == ":":
                 raise _parse_error("tag 39 (identifier) expects non-empty text", at)
-            return (Keyword(v[1:]) if v[0] == ":" else Symbol(v)), pos
+            obj = Keyword(v[1:]) if v[0] == ":" else Symbol(v)
+            if len(_IDENTS) < _IDENTS_MAX:
+                _IDENTS[v.encode("utf-8")] = obj
+            return obj, pos
         if tag == TAG_SET:
             v, pos = self.item(pos, depth, True)
             if type(v) is not tuple:
