@@ -218,13 +218,13 @@ def _op_function(spec, op):
             continue
         params.append("%s: %s" % (n, IN_HINTS[t]))
         if t in ("bool", "int", "format"):
-            pre.append("%s = rt.as_int(%s, %r)" % (n, n, a.name))
+            pre += ["if type(%s) is not int:" % n, "    %s = rt.as_int(%s, %r)" % (n, n, a.name)]
             call.append(n)
         elif t == "cstring":
             pre.append("%s = rt.as_cstring(%s, %r)" % (n, n, a.name))
             call.append(n)
         elif t in ("string", "bytes"):
-            pre.append("%s = rt.as_bytes(%s, %r)" % (n, n, a.name))
+            pre += ["if type(%s) is not bytes:" % n, "    %s = rt.as_bytes(%s, %r)" % (n, n, a.name)]
             call += [n, "len(%s)" % n]
         elif t == "value":
             pre.append("%s = rt.encode_value(%s)" % (n, n))

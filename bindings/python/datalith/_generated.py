@@ -49,9 +49,12 @@ def value_convert(in_: Union[bytes, bytearray, memoryview, str], from_: int, to:
             pointer is NULL
         OutOfMemoryError: out of memory
     """
-    in_ = rt.as_bytes(in_, 'in')
-    from_ = rt.as_int(from_, 'from')
-    to = rt.as_int(to, 'to')
+    if type(in_) is not bytes:
+        in_ = rt.as_bytes(in_, 'in')
+    if type(from_) is not int:
+        from_ = rt.as_int(from_, 'from')
+    if type(to) is not int:
+        to = rt.as_int(to, 'to')
     out = ffi.new('char **')
     out1 = ffi.new('size_t *')
     rc = lib.datalith_value_convert(in_, len(in_), from_, to, out, out1)
