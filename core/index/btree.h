@@ -32,7 +32,7 @@
 ** into each leaf copies that leaf's path and later inserts into the copies
 ** are in place again.
 **
-** NODES.  Leaves hold up to leaf_max datoms (bt_ent, 48 bytes, below);
+** NODES.  Leaves hold up to leaf_max datoms (bt_ent, 48 bytes, node.h);
 ** branches hold up to branch_max children, and for each child its maximum
 ** key, its datom count (for O(log n) rank and range counts) and either a
 ** direct pointer (in-memory child) or the 128-bit content address of a
@@ -72,6 +72,13 @@
 ** bt_tree_open reads a root key; nodes below load on demand through a
 ** bt_cache that is bounded in bytes and shared by every tree of the process.
 ** A missing, corrupt or truncated node is DATALITH_ECORRUPT naming its key.
+**
+** MEMORY.  A tree built or updated in memory costs about 50 bytes per datom
+** (48-byte entries plus node overhead) for long/keyword/ref values; its
+** stored form about 6.6 bytes.  A tree reopened from its root key holds
+** only the nodes the cache budget allows, so a writer that wants bounded
+** memory reopens its trees after bt_flush (flushed nodes are already in
+** the cache, so this costs no loads).
 **
 ** THREADS.  Any number of threads may read (cursors, counts) trees that share
 ** nodes, concurrently with one writer updating its own bt_tree.  bt_insert,
