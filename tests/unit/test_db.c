@@ -545,6 +545,31 @@ TEST(cross_process) {
     dl_db_delete(&c);
 }
 
+/* A second store handle in this process cannot commit while the shared
+** connection holds the writer lock; it can once that connection is gone. */
+TEST(writer_lock_in_process) {
+    dl_config c = cfg_of(file_cfg("lock"));
+    dl_conn *k = NULL, *p = NULL;
+    dl_store *st = NULL;
+    CHECK_EQ_INT(dl_db_create(&c), 0);
+    CHECK_EQ_INT(dl_conn_open(&c, &k), 0);
+    if (!k) return;
+    CHECK_EQ_INT(commit_str(k, "[[1 :age 1 536870913 true]]", 1, 1, TX1), 0);
+    CHECK_EQ_INT(dl_store_open(&c.store, 0, &st), 0);
+    CHECK_EQ_INT(dl_conn_open_store(&c, st, &p), 0);
+    if (!p) return;
+    CHECK_EQ_INT(commit_str(p, "[[2 :age 2 536870914 true]]", 0, 2, TX2), DATALITH_ELOCKED);
+    CHECK(strlen(msg()) > 0);
+    dl_conn_release(k);
+    CHECK_EQ_INT(commit_str(p, "[[2 :age 2 536870914 true]]", 0, 2, TX2), 0);
+    dl_db *d = NULL;
+    CHECK_EQ_INT(dl_conn_db(p, &d), 0);
+    if (d) CHECK_STR(dump(&d->idx[DL_EAVT]), "[1 :age 1 1 true][2 :age 2 2 true]");
+    dl_db_release(d);
+    dl_conn_release(p);
+    dl_db_delete(&c);
+}
+
 /* The N-th put / sync / head update of a commit fails or tears: the commit
 ** reports an error, the previous commit stays readable and intact, and a
 ** retry from the same connection succeeds with intact data. */
@@ -637,6 +662,7 @@ int main(void) {
     RUN(lifecycle_file);
     RUN(lifecycle_memory_and_config_check);
     RUN(cross_process);
+    RUN(writer_lock_in_process);
     RUN(fault_injection);
     {
         char cmd[300];
