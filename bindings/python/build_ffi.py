@@ -51,12 +51,19 @@ SOURCES = sorted(glob.glob(os.path.join(ROOT, "core", "*", "*.c")))
 if not HAVE_LMDB:
     SOURCES = [s for s in SOURCES if not s.endswith(os.path.join("store", "store_lmdb.c"))]
 
+# Headers the sources include: listed so that setuptools rebuilds the module
+# when only a header changed (it compares timestamps of sources + depends).
+DEPENDS = sorted(glob.glob(os.path.join(ROOT, "core", "*", "*.h"))
+                 + glob.glob(os.path.join(ROOT, "include", "*.h"))
+                 + [os.path.join(HERE, "datalith", "_cdef.py")])
+
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "datalith._native",
     '#include "datalith.h"\n',
     sources=[_rel(s) for s in SOURCES],
+    depends=[_rel(d) for d in DEPENDS],
     include_dirs=[_rel(os.path.join(ROOT, "include")), _rel(os.path.join(ROOT, "core"))],
     define_macros=[("DATALITH_BUILDING", "1"), ("DATALITH_HAVE_LMDB", "1" if HAVE_LMDB else "0")],
     libraries=["xxhash"] + (["lmdb"] if HAVE_LMDB else []) + ["pthread", "m"],

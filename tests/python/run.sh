@@ -49,5 +49,7 @@ fi
 # Run from the work dir so the installed package (not the source tree) is tested.
 cd "$WORK"
 "$VENV/bin/python" -m pytest -p no:cacheprovider -ra -q "$ROOT/bindings/python/tests"
-echo "== examples/python/values.py"
-"$VENV/bin/python" "$ROOT/examples/python/values.py"
+for ex in "$ROOT"/examples/python/*.py; do
+  echo "== examples/python/$(basename "$ex")"
+  "$VENV/bin/python" "$ex"
+done

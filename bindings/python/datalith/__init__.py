@@ -9,6 +9,11 @@ this package adds).  Text helpers:
     datalith.json_loads / datalith.json_dumps   JSON with Datahike's tagged literals
     datalith.cbor.loads / datalith.cbor.dumps   CBOR (docs/values.md tags)
 
+Databases: datalith.create_database(config), datalith.connect(config) ->
+Connection (conn.transact(tx), conn.db() -> Db: datoms, schema); config as
+a dict or EDN text.  The low-level functions, one per operation of the
+spec, are in datalith._generated.
+
 Every engine failure raises a subclass of datalith.Error carrying .code,
 .code_name and the engine's message.
 """
@@ -16,6 +21,7 @@ Every engine failure raises a subclass of datalith.Error carrying .code,
 from typing import Any, Union
 
 from . import cbor, edn
+from .api import Connection, Db, connect, create_database, database_exists, delete_database
 from ._errors import *  # noqa: F401,F403
 from ._errors import Error, __all__ as _error_names
 from ._generated import LIBRARY_VERSION as _LIBRARY_VERSION
@@ -44,6 +50,7 @@ def json_dumps(value: Any) -> str:
     return value_convert(cbor.dumps(value), _CBOR, _JSON).decode("utf-8")
 
 
-__all__ = ["__version__", "version", "edn", "cbor", "json_loads", "json_dumps",
+__all__ = ["connect", "create_database", "delete_database", "database_exists",
+           "Connection", "Db", "__version__", "version", "edn", "cbor", "json_loads", "json_dumps",
            "value_convert", "FORMAT_EDN", "FORMAT_JSON", "FORMAT_CBOR", "Keyword", "Symbol", "Char", "Tagged", "EdnList", "FrozenMap",
            ] + list(_error_names)

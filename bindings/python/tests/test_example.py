@@ -13,3 +13,10 @@ def test_values_example():
     assert p.returncode == 0, p.stderr
     assert ':person/langs #{:c :clojure} :person/name "Ada"}' in p.stdout
     assert "round trip: ok" in p.stdout
+
+
+def test_database_example():
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "python", "database.py")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "datom: " in p.stdout and ":person/name 'Ada' True" in p.stdout
