@@ -51,6 +51,9 @@ int dl_dbenv_new(const dl_config *cfg, dl_store *store, dl_dbenv **out) {
         (rc = env_copy_value(&e->arena, &e->config.extra)) != 0)
         goto fail;
     if (store) {
+        /* Datahike's :store-cache-size counts nodes; a non-default value
+        ** is read as that many nodes of ~64 KiB.  Default: the cache's
+        ** own budget (bt_cache_new with 0). */
         size_t budget = 0;
         if (cfg->store_cache_size > 0 &&
             cfg->store_cache_size != DL_CONFIG_DEFAULT_STORE_CACHE_SIZE)
@@ -73,7 +76,6 @@ void dl_dbenv_retain(dl_dbenv *e) { atomic_fetch_add(&e->refs, 1); }
 
 void dl_dbenv_release(dl_dbenv *e) {
     if (!e || atomic_fetch_sub(&e->refs, 1) != 1) return;
-    if (e->on_free) e->on_free(e);
     if (e->store) e->store->vt->close(e->store);
     if (e->cache) bt_cache_free(e->cache);
     dl_arena_free(&e->arena);

@@ -21,8 +21,6 @@ struct dl_dbenv {
     dl_store *store;  /* owned; closed with the last reference */
     bt_cache *cache;
     bt_env bt;
-    void (*on_free)(dl_dbenv *e); /* hook run before the env is freed */
-    void *owner;                  /* for on_free */
 };
 
 /* New env with refcount 1 taking ownership of `store` (may be NULL); on
