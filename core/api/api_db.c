@@ -376,7 +376,7 @@ DATALITH_API int datalith_datoms(datalith_db *dbh, const char *args,
     dl_arena a;
     edn_value in, result;
     dl_db *db = TO_DB(dbh);
-    dl_index order;
+    dl_index order = DL_EAVT;
     dl_datom key;
     unsigned nf = 0;
     int rc;
