@@ -608,6 +608,10 @@ fail:
     if (c) {
         if (c->env) {
             dl_db_release(c->cur);
+            if (given) { /* the caller keeps the store it gave */
+                c->env->store = NULL;
+                c->env->bt.store = NULL;
+            }
             dl_dbenv_release(c->env);
         }
         pthread_mutex_destroy(&c->mu);

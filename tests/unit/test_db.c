@@ -647,6 +647,31 @@ TEST(fault_injection) {
     CHECK_EQ_INT(runs, 40);
 }
 
+/* A disk that lies (a put tears but reports success): the commit goes
+** through, and a fresh reader gets DATALITH_ECORRUPT naming the object,
+** never garbage and never a crash. */
+TEST(fault_silent_tear) {
+    dl_config c = cfg_of(file_cfg("silent"));
+    dl_store *inner = NULL, *f = NULL, *raw = NULL;
+    dl_conn *k = NULL, *k2 = NULL;
+    CHECK_EQ_INT(dl_db_create(&c), 0);
+    CHECK_EQ_INT(dl_store_open(&c.store, 0, &inner), 0);
+    CHECK_EQ_INT(dl_fault_wrap(inner, 1, &f), 0);
+    CHECK_EQ_INT(dl_conn_open_store(&c, f, &k), 0);
+    if (!k) return;
+    dl_fault_arm(f, DL_FAULT_PUT, 1, DL_FAULT_TEAR_SILENT, 0);
+    CHECK_EQ_INT(commit_str(k, "[[1 :name \"A\" 536870913 true]]", 1, 1, TX1), 0);
+    CHECK_EQ_INT(dl_fault_fired(f), 1);
+    CHECK_EQ_INT(dl_store_open(&c.store, 0, &raw), 0);
+    int rc = dl_conn_open_store(&c, raw, &k2);
+    CHECK_EQ_INT(rc, DATALITH_ECORRUPT);
+    CHECK(strstr(msg(), "corrupt object 'n") != NULL);
+    if (rc) raw->vt->close(raw);
+    else dl_conn_release(k2);
+    dl_conn_release(k);
+    dl_db_delete(&c);
+}
+
 int main(void) {
     dl_arena_init(&A, 0);
     RUN(empty_value);
@@ -664,6 +689,7 @@ int main(void) {
     RUN(cross_process);
     RUN(writer_lock_in_process);
     RUN(fault_injection);
+    RUN(fault_silent_tear);
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
