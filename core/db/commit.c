@@ -60,10 +60,33 @@ struct dl_conn {
     char head[DL_COMMIT_KEY_MAX];       /* head payload last seen */
     char schema_key[DL_COMMIT_KEY_MAX]; /* key of cur->schema */
     int locked;               /* holds the store's writer lock */
+    int mem;                  /* :memory branch kept in the process (below) */
 };
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static dl_conn *reg_head;
+
+/* MEMORY BRANCHES.  A :memory database lives only in this process, so its
+** commits are never written to the store: the newest committed dl_db IS the
+** branch.  dl_db_create still writes the empty first commit (so exists,
+** connect and the config check work as for every store); after that the
+** connection's `cur` is authoritative and a commit is a pointer swap under
+** the connection's mutex (after the same parent check).  When the last
+** reference to a memory connection goes, its `cur` moves into `mem_kept`
+** (under reg_mu, keyed by the connection identity), and the next connection
+** to the branch starts from it; dl_db_delete drops the kept values of the
+** store.
+**
+**   reg_head ──▶ conn{ident "memory:\"x\"#db", cur ──▶ dl_db (newest)}
+**   mem_kept ──▶ kept{ident "memory:\"y\"#db", db ──▶ dl_db}  (no conn open)
+*/
+typedef struct mem_kept {
+    struct mem_kept *next;
+    char *ident;
+    dl_db *db; /* one reference */
+} mem_kept;
+
+static mem_kept *mem_kept_head; /* under reg_mu */
 
 static const char *idx_key_name[DL_INDEX_COUNT] = {
     "eavt", "aevt", "avet", "temporal-eavt", "temporal-aevt", "temporal-avet"};
@@ -72,6 +95,10 @@ static const char *idx_key_name[DL_INDEX_COUNT] = {
 
 static const char *branch_name(const dl_config *cfg) {
     return cfg->branch ? cfg->branch->full : "db";
+}
+
+static int is_memory(const dl_config *cfg) {
+    return !cfg->backend || strcmp(cfg->backend->full, "memory") == 0;
 }
 
 static void hex_key(char prefix, const void *p, size_t len,
@@ -109,6 +136,36 @@ static int random_uuid(uint8_t u[16]) {
     u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
     u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
     return 0;
+}
+
+/* A fresh commit id and key for a memory commit: XXH3-128 of a per-process
+** random seed and a counter (unique within the process, which is all a
+** memory branch needs; no syscall per commit). */
+static uint8_t mem_seed[16];
+static _Atomic uint64_t mem_counter;
+static pthread_once_t mem_seed_once = PTHREAD_ONCE_INIT;
+
+static void mem_seed_init(void) { random_uuid(mem_seed); }
+
+static void mem_commit_id(uint8_t id[16], char key[DL_COMMIT_KEY_MAX]) {
+    static const char hex[] = "0123456789abcdef";
+    uint64_t in[3];
+    pthread_once(&mem_seed_once, mem_seed_init);
+    memcpy(in, mem_seed, 16);
+    in[2] = atomic_fetch_add(&mem_counter, 1);
+    XXH128_hash_t h = XXH3_128bits(in, sizeof in);
+    for (int i = 0; i < 8; i++) {
+        id[i] = (uint8_t)(h.high64 >> (56 - 8 * i));
+        id[8 + i] = (uint8_t)(h.low64 >> (56 - 8 * i));
+    }
+    id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);
+    id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+    key[0] = 'c';
+    for (int i = 0; i < 16; i++) {
+        key[1 + 2 * i] = hex[id[i] >> 4];
+        key[2 + 2 * i] = hex[id[i] & 15];
+    }
+    key[33] = 0;
 }
 
 /* "<backend>:<where>" naming the store, so two configs that name the same
@@ -523,7 +580,18 @@ int dl_db_create(const dl_config *cfg) {
 
 static void mark_released(const char *store_ident) {
     size_t n = strlen(store_ident);
+    mem_kept *drop = NULL;
     pthread_mutex_lock(&reg_mu);
+    for (mem_kept **pp = &mem_kept_head; *pp;) {
+        mem_kept *k = *pp;
+        if (strncmp(k->ident, store_ident, n) == 0 && k->ident[n] == '#') {
+            *pp = k->next;
+            k->next = drop;
+            drop = k;
+        } else {
+            pp = &k->next;
+        }
+    }
     for (dl_conn **pp = &reg_head; *pp;) {
         dl_conn *c = *pp;
         if (strncmp(c->ident, store_ident, n) == 0 && c->ident[n] == '#') {
@@ -535,6 +603,13 @@ static void mark_released(const char *store_ident) {
         }
     }
     pthread_mutex_unlock(&reg_mu);
+    while (drop) {
+        mem_kept *k = drop;
+        drop = k->next;
+        dl_db_release(k->db);
+        free(k->ident);
+        free(k);
+    }
 }
 
 int dl_db_delete(const dl_config *cfg) {
@@ -591,6 +666,25 @@ static int conn_new(const dl_config *cfg, char *ident, dl_store *given,
     c->refs = 1;
     c->ident = ident;
     c->branch = branch_name(cfg);
+    c->mem = !given && is_memory(cfg);
+    if (c->mem) {
+        /* a branch kept from an earlier connection (reg_mu is held) */
+        for (mem_kept **pp = &mem_kept_head; *pp; pp = &(*pp)->next) {
+            mem_kept *k = *pp;
+            if (strcmp(k->ident, ident) != 0) continue;
+            *pp = k->next;
+            c->cur = k->db; /* the kept reference moves to the conn */
+            c->env = k->db->env;
+            dl_dbenv_retain(c->env);
+            memcpy(c->head, c->cur->commit_key, sizeof c->head);
+            free(k->ident);
+            free(k);
+            st->vt->close(st);
+            dl_arena_free(&a);
+            *out = c;
+            return 0;
+        }
+    }
     if ((rc = dl_dbenv_new(&eff, st, &c->env)) != 0) {
         c->ident = NULL;
         goto fail;
@@ -682,6 +776,22 @@ void dl_conn_release(dl_conn *c) {
                 break;
             }
         }
+        if (c->mem) {
+            /* keep the branch for the next connection; without memory for
+            ** the entry the branch falls back to the store's first commit */
+            mem_kept *k = malloc(sizeof *k);
+            char *id = strdup(c->ident);
+            if (k && id) {
+                k->ident = id;
+                k->db = c->cur;
+                c->cur = NULL;
+                k->next = mem_kept_head;
+                mem_kept_head = k;
+            } else {
+                free(k);
+                free(id);
+            }
+        }
     }
     pthread_mutex_unlock(&reg_mu);
     if (last) conn_free(c);
@@ -701,6 +811,11 @@ int dl_conn_db(dl_conn *c, dl_db **out) {
     if (!c || !out) return dl_err_set(DATALITH_EINVAL, "dl_conn_db: NULL argument");
     pthread_mutex_lock(&c->mu);
     if ((rc = conn_check(c)) != 0) goto out;
+    if (c->mem) { /* the connection's value is the branch */
+        dl_db_retain(c->cur);
+        *out = c->cur;
+        goto out;
+    }
     if ((rc = head_read(c->env->store, c->branch, head)) != 0) {
         if (rc == DATALITH_ENOTFOUND)
             rc = dl_err_set(DATALITH_ENOTFOUND, "Database does not exist.");
@@ -751,6 +866,12 @@ int dl_conn_commit(dl_conn *c, dl_db *next) {
         if ((rc = c->env->store->vt->lock_writer(c->env->store)) != 0) goto out;
         c->locked = 1;
     }
+    if (c->mem) {
+        mem_commit_id(next->commit_id, next->commit_key);
+        memcpy(next->parent_key, next->commit_key, sizeof next->parent_key);
+        skey[0] = 0;
+        goto adopt;
+    }
     rc = write_commit(c->env, c->branch, next, c->head, c->cur->schema,
                       c->schema_key, skey);
     if (rc == DATALITH_ECONFLICT)
@@ -759,6 +880,7 @@ int dl_conn_commit(dl_conn *c, dl_db *next) {
                         "this connection read it.",
                         c->branch);
     if (rc) goto out;
+adopt:
     dl_db_retain(next);
     dl_db_release(c->cur);
     c->cur = next;
