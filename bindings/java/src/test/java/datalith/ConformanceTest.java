@@ -71,6 +71,29 @@ class ConformanceTest {
         return out.stream();
     }
 
+    /** The runner itself can fail: wrong results, wrong errors, unknown ops. */
+    @org.junit.jupiter.api.Test
+    void runnerRejectsWrongOutcomes() {
+        String schema = "{:op :transact :tx [{:db/ident :name :db/valueType :db.type/string"
+                + " :db/cardinality :db.cardinality/one}]}";
+        String[] bad = {
+            "{:name \"wrong tempid\" :steps [" + schema
+                + " {:op :transact :tx [{:db/id \"a\" :name \"A\"}] :expect {:tempids {\"a\" 3}}}]}",
+            "{:name \"wrong datoms\" :steps [" + schema + " {:op :datoms :args {:index :eavt} :expect []}]}",
+            "{:name \"error expected\" :steps [" + schema + " {:op :schema :error \"x\"}]}",
+            "{:name \"wrong message\" :steps [{:op :transact :tx [{:age 3}] :error \"no such text\"}]}",
+            "{:name \"unknown op\" :steps [{:op :no-such-op}]}",
+        };
+        for (String c : bad) {
+            Map<?, ?> cm = (Map<?, ?>) Datalith.edn(c);
+            org.junit.jupiter.api.Assertions.assertThrows(org.opentest4j.AssertionFailedError.class,
+                    () -> runCase(cm), c);
+        }
+        runCase((Map<?, ?>) Datalith.edn("{:name \"ok\" :steps [" + schema
+                + " {:op :transact :tx [{:db/id \"a\" :name \"A\"}]"
+                + " :expect {:tempids {\"a\" 2 :db/current-tx 536870914}}}]}"));
+    }
+
     /** Deep merge of maps: `over` wins, nested maps merge. */
     @SuppressWarnings("unchecked")
     static Map<Object, Object> merge(Map<?, ?> base, Object over) {
