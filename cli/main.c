@@ -1,46 +1,96 @@
 /*
 ** main.c — the `datalith` command line.
 **
-**   datalith version
-**   datalith convert [--from edn|json|cbor] [--to edn|json|cbor] [FILE]
+**   datalith [options] <command> [args...]
 **
-** Reads FILE (or standard input), prints the result to standard output.
-** Exit status: 0 ok, 1 the input was rejected (message on stderr), 2 usage.
-** Database commands arrive with the database issue; their table will be
-** generated from spec/api.edn.
+** The database commands come from the table generated from spec/api.edn
+** (commands_gen.c): each row names the command, its arguments' kinds and a
+** uniform call thunk, so this file never names an operation.  What it does
+** is turn command-line words into call arguments, in Datahike's CLI (dthk)
+** conventions:
+**
+**   handle arguments   conn:CFG           a connection to the database CFG names
+**                      db:CFG             its current snapshot
+**                      history:CFG        the history view (when implemented)
+**                      asof:T:CFG         the snapshot as of T (tx id or #inst)
+**                      since:T:CFG        the datoms after T
+**   value arguments    edn:FILE json:FILE cbor:FILE, or literal text in the
+**                      input format (-if, default EDN)
+**
+** CFG is a file holding the configuration map (EDN, or JSON when it ends in
+** .json).  Values travel to the engine as canonical EDN; results print as
+** EDN (default) or JSON / CBOR (-f).  The `tx` argument of transact may be
+** left out: it is then read from --tx-file PATH or standard input.
+**
+** Exit status: 0 ok, 1 the engine or the input rejected the command (the
+** message, with line and column for malformed text, on stderr), 2 usage
+** (unknown command or option, wrong number of arguments, bad prefix).
+** `version` and `convert` are hand-written commands kept from before.
 */
 #include "datalith.h"
+#include "commands_gen.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f) {
-    fputs("usage: datalith <command> [options]\n"
-          "\n"
-          "commands:\n"
-          "  version                         print the library version\n"
-          "  convert [--from F] [--to F] [FILE]\n"
-          "                                  read a value (default EDN) and print it\n"
-          "                                  (default canonical EDN); F is edn, json or cbor\n"
-          "  help                            this text\n",
-          f);
+#define EXIT_ENGINE 1
+#define EXIT_USAGE 2
+
+/* ------------------------------------------------------------- options */
+
+typedef struct cli_opts {
+    int out_fmt;          /* DATALITH_FORMAT_* */
+    int in_fmt;
+    const char *tx_file;  /* --tx-file, or NULL */
+} cli_opts;
+
+/* Everything opened while resolving arguments, released before exit. */
+#define MAX_HANDLES 64
+static datalith_conn *open_conns[MAX_HANDLES];
+static datalith_db *open_dbs[MAX_HANDLES];
+static size_t n_conns, n_dbs;
+static char *owned[MAX_HANDLES * 2];
+static size_t n_owned;
+
+static void release_all(void) {
+    for (size_t i = 0; i < n_dbs; i++) datalith_db_release(open_dbs[i]);
+    for (size_t i = 0; i < n_conns; i++) datalith_conn_release(open_conns[i]);
+    for (size_t i = 0; i < n_owned; i++) datalith_free(owned[i]);
+    n_dbs = n_conns = n_owned = 0;
 }
 
-static int parse_format(const char *s) {
+static int keep(char *p) {
+    if (n_owned == sizeof owned / sizeof owned[0]) {
+        datalith_free(p);
+        return -1;
+    }
+    owned[n_owned++] = p;
+    return 0;
+}
+
+static int parse_format(const char *s, int allow_pprint) {
     if (!strcmp(s, "edn")) return DATALITH_FORMAT_EDN;
     if (!strcmp(s, "json")) return DATALITH_FORMAT_JSON;
     if (!strcmp(s, "cbor")) return DATALITH_FORMAT_CBOR;
+    if (allow_pprint && !strcmp(s, "pprint")) return DATALITH_FORMAT_EDN;
     return -1;
 }
 
-static char *read_all(FILE *f, size_t *len) {
+static const char *format_name(int f) {
+    return f == DATALITH_FORMAT_JSON ? "json" : f == DATALITH_FORMAT_CBOR ? "cbor" : "edn";
+}
+
+/* ----------------------------------------------------------- input */
+
+static char *read_stream(FILE *f, size_t *len) {
     size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
+    char *buf = malloc(cap + 1);
     if (!buf) return NULL;
     for (;;) {
         if (n == cap) {
-            char *p = realloc(buf, cap *= 2);
+            char *p = realloc(buf, (cap *= 2) + 1);
             if (!p) { free(buf); return NULL; }
             buf = p;
         }
@@ -48,43 +98,332 @@ static char *read_all(FILE *f, size_t *len) {
         n += got;
         if (got == 0) break;
     }
+    buf[n] = 0;
     *len = n;
     return buf;
 }
+
+/* Read a whole file; on failure prints "datalith: cannot read '<path>':
+** <reason>" and returns NULL. */
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "datalith: cannot read '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = read_stream(f, len);
+    fclose(f);
+    if (!buf) fprintf(stderr, "datalith: out of memory reading '%s'\n", path);
+    return buf;
+}
+
+/* Convert text in format `fmt` to canonical EDN (kept until exit).  `what`
+** names the argument in messages. */
+static int to_edn(const char *in, size_t n, int fmt, const char *what, const char **out,
+                  size_t *out_n) {
+    char *s = NULL;
+    size_t sn = 0;
+    if (datalith_value_convert(in, n, fmt, DATALITH_FORMAT_EDN, &s, &sn)) {
+        fprintf(stderr, "datalith: %s: malformed %s: %s\n", what, format_name(fmt),
+                datalith_error_last()->message);
+        return EXIT_ENGINE;
+    }
+    if (keep(s)) {
+        fprintf(stderr, "datalith: too many arguments\n");
+        return EXIT_USAGE;
+    }
+    *out = s;
+    *out_n = sn;
+    return 0;
+}
+
+static int file_to_edn(const char *path, int fmt, const char *what, const char **out,
+                       size_t *n) {
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) return EXIT_ENGINE;
+    int rc = to_edn(text, len, fmt, what, out, n);
+    free(text);
+    return rc;
+}
+
+/* A :value argument: edn:FILE, json:FILE, cbor:FILE or literal text. */
+static int value_arg(const cli_opts *o, const char *word, const char *what, const char **out,
+                     size_t *n) {
+    static const struct { const char *prefix; int fmt; } pf[] = {
+        {"edn:", DATALITH_FORMAT_EDN}, {"json:", DATALITH_FORMAT_JSON},
+        {"cbor:", DATALITH_FORMAT_CBOR}};
+    for (size_t i = 0; i < 3; i++) {
+        size_t pl = strlen(pf[i].prefix);
+        if (!strncmp(word, pf[i].prefix, pl)) return file_to_edn(word + pl, pf[i].fmt, what, out, n);
+    }
+    if (o->in_fmt == DATALITH_FORMAT_CBOR) {
+        fprintf(stderr, "datalith: %s: CBOR cannot be given literally; use cbor:FILE\n", what);
+        return EXIT_USAGE;
+    }
+    int rc = to_edn(word, strlen(word), o->in_fmt, what, out, n);
+    if (rc == EXIT_ENGINE) {
+        FILE *f = fopen(word, "rb");
+        if (f) {
+            fclose(f);
+            fprintf(stderr, "datalith: hint: '%s' is a file; give it as edn:%s or json:%s\n",
+                    word, word, word);
+        }
+    }
+    return rc;
+}
+
+/* ----------------------------------------------------------- handles */
+
+static int open_conn(const char *cfg_path, const char *what, datalith_conn **out) {
+    size_t pl = strlen(cfg_path);
+    int fmt = pl > 5 && !strcmp(cfg_path + pl - 5, ".json") ? DATALITH_FORMAT_JSON
+                                                             : DATALITH_FORMAT_EDN;
+    const char *cfg;
+    size_t n;
+    int rc = file_to_edn(cfg_path, fmt, what, &cfg, &n);
+    if (rc) return rc;
+    if (n_conns == MAX_HANDLES) {
+        fprintf(stderr, "datalith: too many database arguments\n");
+        return EXIT_USAGE;
+    }
+    if (datalith_connect(cfg, n, DATALITH_FORMAT_EDN, out)) {
+        fprintf(stderr, "datalith: %s: cannot connect to the database of '%s': %s\n", what,
+                cfg_path, datalith_error_last()->message);
+        return EXIT_ENGINE;
+    }
+    open_conns[n_conns++] = *out;
+    return 0;
+}
+
+static int track_db(datalith_db *db) {
+    if (n_dbs == MAX_HANDLES) {
+        datalith_db_release(db);
+        fprintf(stderr, "datalith: too many database arguments\n");
+        return EXIT_USAGE;
+    }
+    open_dbs[n_dbs++] = db;
+    return 0;
+}
+
+static const char DB_PREFIXES[] = "db:CFG, history:CFG, asof:T:CFG or since:T:CFG";
+
+/* Whether `word` starts with one of the snapshot prefixes. */
+static int is_db_word(const char *word) {
+    return !strncmp(word, "db:", 3) || !strncmp(word, "history:", 8) ||
+           !strncmp(word, "asof:", 5) || !strncmp(word, "since:", 6);
+}
+
+static int unavailable(const char *what, const char *prefix, const char *op) {
+    fprintf(stderr, "datalith: %s: the %s prefix needs the %s operation, which this build "
+            "does not implement yet\n", what, prefix, op);
+    return EXIT_ENGINE;
+}
+
+/* A snapshot argument: db:CFG, history:CFG, asof:T:CFG, since:T:CFG. */
+static int db_arg(const char *word, const char *what, datalith_db **out) {
+    const char *cfg = NULL, *t = NULL;
+    size_t tn = 0;
+    int view = 0; /* 0 db, 1 history, 2 as-of, 3 since */
+    if (!strncmp(word, "db:", 3)) {
+        cfg = word + 3;
+    } else if (!strncmp(word, "history:", 8)) {
+        cfg = word + 8, view = 1;
+    } else if (!strncmp(word, "asof:", 5) || !strncmp(word, "since:", 6)) {
+        view = word[0] == 'a' ? 2 : 3;
+        t = word + (view == 2 ? 5 : 6);
+        const char *colon = strchr(t, ':');
+        if (!colon || colon == t) {
+            fprintf(stderr, "datalith: %s: '%s' must be %s:T:CFG with a transaction id or "
+                    "#inst T\n", what, word, view == 2 ? "asof" : "since");
+            return EXIT_USAGE;
+        }
+        tn = (size_t)(colon - t);
+        cfg = colon + 1;
+    } else {
+        fprintf(stderr, "datalith: %s: expected %s, got '%s'\n", what, DB_PREFIXES, word);
+        return EXIT_USAGE;
+    }
+    if (!*cfg) {
+        fprintf(stderr, "datalith: %s: '%s' names no configuration file\n", what, word);
+        return EXIT_USAGE;
+    }
+    datalith_conn *conn;
+    int rc = open_conn(cfg, what, &conn);
+    if (rc) return rc;
+    datalith_db *db;
+    if (datalith_conn_db(conn, &db)) {
+        fprintf(stderr, "datalith: %s: %s\n", what, datalith_error_last()->message);
+        return EXIT_ENGINE;
+    }
+    if ((rc = track_db(db))) return rc;
+    (void)t; (void)tn;
+    switch (view) {
+    case 1:
+#if CLI_HAVE_HISTORY
+        if (datalith_history(db, &db)) break;
+        if ((rc = track_db(db))) return rc;
+        *out = db;
+        return 0;
+#else
+        return unavailable(what, "history:", "history");
+#endif
+    case 2:
+#if CLI_HAVE_AS_OF
+        if (datalith_as_of(db, t, tn, DATALITH_FORMAT_EDN, &db)) break;
+        if ((rc = track_db(db))) return rc;
+        *out = db;
+        return 0;
+#else
+        return unavailable(what, "asof:", "as-of");
+#endif
+    case 3:
+#if CLI_HAVE_SINCE
+        if (datalith_since(db, t, tn, DATALITH_FORMAT_EDN, &db)) break;
+        if ((rc = track_db(db))) return rc;
+        *out = db;
+        return 0;
+#else
+        return unavailable(what, "since:", "since");
+#endif
+    default:
+        *out = db;
+        return 0;
+    }
+    fprintf(stderr, "datalith: %s: %s\n", what, datalith_error_last()->message);
+    return EXIT_ENGINE;
+}
+
+/* ------------------------------------------------------------- help */
+
+static void wrap(FILE *f, const char *indent, const char *text) {
+    size_t col = 0, il = strlen(indent);
+    fputs(indent, f);
+    col = il;
+    while (*text) {
+        size_t w = strcspn(text, " ");
+        if (col > il && col + 1 + w > 78) {
+            fputc('\n', f);
+            fputs(indent, f);
+            col = il;
+        } else if (col > il) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(text, 1, w, f);
+        col += w;
+        text += w;
+        while (*text == ' ') text++;
+    }
+    fputc('\n', f);
+}
+
+static const char *kind_hint(int kind) {
+    switch (kind) {
+    case CLI_K_HANDLE_CONN: return "conn:CFG";
+    case CLI_K_HANDLE_DB: return "db:CFG | history:CFG | asof:T:CFG | since:T:CFG";
+    case CLI_K_HANDLES_DB: return "one or more of db:CFG history:CFG asof:T:CFG since:T:CFG";
+    case CLI_K_VALUE: return "EDN (or -if json) text, edn:FILE, json:FILE or cbor:FILE";
+    case CLI_K_FORMAT: return "edn | json | cbor";
+    case CLI_K_INT: return "an integer";
+    case CLI_K_BOOL: return "true | false";
+    default: return "text";
+    }
+}
+
+static void usage(FILE *f) {
+    fputs("usage: datalith [options] <command> [args...]\n"
+          "\n"
+          "options:\n"
+          "  -f, --format edn|json|pprint|cbor   output format (default edn)\n"
+          "  -if, --input-format edn|json|cbor   format of literal value arguments\n"
+          "  --tx-file PATH                      transact: read tx-data from PATH\n"
+          "                                      (default: standard input)\n"
+          "  -h, --help                          this text; `datalith <command> --help`\n"
+          "  --version                           print the library version\n"
+          "\n"
+          "commands:\n"
+          "  convert [--from F] [--to F] [FILE]  read a value (default EDN) and print it\n"
+          "                                      (default canonical EDN)\n",
+          f);
+    for (size_t i = 0; i < cli_op_count; i++) {
+        const cli_op *c = &cli_ops[i];
+        char line[256];
+        size_t n = (size_t)snprintf(line, sizeof line, "  %s", c->name);
+        for (int k = 0; k < c->nargs && n < sizeof line; k++)
+            n += (size_t)snprintf(line + n, sizeof line - n, " %s", c->args[k].name);
+        if (n < 38) {
+            fprintf(f, "%-38s", line);
+        } else {
+            fprintf(f, "%s\n%-38s", line, "");
+        }
+        const char *dot = strstr(c->doc, ". ");
+        int len = dot ? (int)(dot - c->doc + 1) : (int)strlen(c->doc);
+        fprintf(f, "%.*s\n", len, c->doc);
+    }
+    fputs("\nhandle arguments: conn:CFG, db:CFG, history:CFG, asof:T:CFG, since:T:CFG\n"
+          "(CFG: a file with the configuration map, EDN or .json).  Value arguments:\n"
+          "EDN text, edn:FILE, json:FILE or cbor:FILE.  `datalith <command> --help`\n"
+          "describes one command.  Exit status: 0 ok, 1 rejected, 2 usage.\n",
+          f);
+}
+
+static void command_help(FILE *f, const cli_op *c) {
+    fprintf(f, "usage: datalith %s", c->name);
+    for (int k = 0; k < c->nargs; k++) {
+        int optional = !strcmp(c->op, "transact") && !strcmp(c->args[k].name, "tx");
+        fprintf(f, optional ? " [%s]" : " %s", c->args[k].name);
+    }
+    fputs("\n\n", f);
+    wrap(f, "", c->doc);
+    if (c->nargs) fputs("\narguments:\n", f);
+    for (int k = 0; k < c->nargs; k++) {
+        fprintf(f, "  %s  %s\n", c->args[k].name, kind_hint(c->args[k].kind));
+        wrap(f, "      ", c->args[k].doc);
+    }
+    if (!strcmp(c->op, "transact"))
+        fputs("\n  tx may be left out: it is then read from --tx-file PATH or standard input.\n",
+              f);
+    if (c->ret_doc) {
+        fputs("\nprints:\n", f);
+        wrap(f, "  ", c->ret_doc);
+    }
+}
+
+static const cli_op *find_command(const char *name) {
+    for (size_t i = 0; i < cli_op_count; i++)
+        if (!strcmp(cli_ops[i].name, name) || !strcmp(cli_ops[i].op, name)) return &cli_ops[i];
+    return NULL;
+}
+
+/* ----------------------------------------------------------- convert */
 
 static int cmd_convert(int argc, char **argv) {
     int from = DATALITH_FORMAT_EDN, to = DATALITH_FORMAT_EDN;
     const char *path = NULL;
     for (int i = 0; i < argc; i++) {
         if ((!strcmp(argv[i], "--from") || !strcmp(argv[i], "--to")) && i + 1 < argc) {
-            int f = parse_format(argv[i + 1]);
+            int f = parse_format(argv[i + 1], 0);
             if (f < 0) {
                 fprintf(stderr, "datalith: unknown format '%s' (edn, json, cbor)\n", argv[i + 1]);
-                return 2;
+                return EXIT_USAGE;
             }
             if (argv[i][2] == 'f') from = f; else to = f;
             i++;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "datalith: unknown option '%s'\n", argv[i]);
-            return 2;
+            return EXIT_USAGE;
         } else {
             path = argv[i];
         }
     }
-    FILE *f = stdin;
-    if (path && strcmp(path, "-")) {
-        f = fopen(path, "rb");
-        if (!f) {
-            fprintf(stderr, "datalith: cannot open '%s'\n", path);
-            return 1;
-        }
-    }
     size_t len;
-    char *in = read_all(f, &len);
-    if (f != stdin) fclose(f);
-    if (!in) {
+    char *in;
+    if (path && strcmp(path, "-")) {
+        if (!(in = read_file(path, &len))) return EXIT_ENGINE;
+    } else if (!(in = read_stream(stdin, &len))) {
         fprintf(stderr, "datalith: out of memory\n");
-        return 1;
+        return EXIT_ENGINE;
     }
     char *out = NULL;
     size_t out_len = 0;
@@ -92,7 +431,7 @@ static int cmd_convert(int argc, char **argv) {
     free(in);
     if (rc) {
         fprintf(stderr, "datalith: %s\n", datalith_error_last()->message);
-        return 1;
+        return EXIT_ENGINE;
     }
     fwrite(out, 1, out_len, stdout);
     if (to != DATALITH_FORMAT_CBOR) fputc('\n', stdout);
@@ -100,22 +439,262 @@ static int cmd_convert(int argc, char **argv) {
     return 0;
 }
 
+/* ----------------------------------------------------------- commands */
+
+/* Print a value result (canonical EDN) in the output format. */
+static int print_value(const cli_opts *o, const char *edn, size_t n) {
+    if (o->out_fmt == DATALITH_FORMAT_EDN) {
+        fwrite(edn, 1, n, stdout);
+        fputc('\n', stdout);
+        return 0;
+    }
+    char *s;
+    size_t sn;
+    if (datalith_value_convert(edn, n, DATALITH_FORMAT_EDN, o->out_fmt, &s, &sn)) {
+        fprintf(stderr, "datalith: cannot print the result as %s: %s\n",
+                format_name(o->out_fmt), datalith_error_last()->message);
+        return EXIT_ENGINE;
+    }
+    fwrite(s, 1, sn, stdout);
+    if (o->out_fmt != DATALITH_FORMAT_CBOR) fputc('\n', stdout);
+    datalith_free(s);
+    return 0;
+}
+
+static int run_command(const cli_opts *o, const cli_op *c, int argc, char **argv) {
+    cli_arg args[16];
+    char what[160];
+    int wi = 0;
+    if (c->nargs > 16) return EXIT_USAGE;
+    memset(args, 0, sizeof args);
+    for (int k = 0; k < c->nargs; k++) {
+        const cli_argdef *d = &c->args[k];
+        int last = k == c->nargs - 1;
+        snprintf(what, sizeof what, "%s: argument %d (%s)", c->name, k + 1, d->name);
+        if (wi >= argc) {
+            if (d->kind == CLI_K_VALUE && last && !strcmp(d->name, "tx")) {
+                size_t len;
+                char *text;
+                if (o->tx_file) {
+                    if (!(text = read_file(o->tx_file, &len))) return EXIT_ENGINE;
+                } else if (!(text = read_stream(stdin, &len))) {
+                    fprintf(stderr, "datalith: out of memory\n");
+                    return EXIT_ENGINE;
+                }
+                int fmt = o->in_fmt;
+                if (o->tx_file && strlen(o->tx_file) > 5 &&
+                    !strcmp(o->tx_file + strlen(o->tx_file) - 5, ".json"))
+                    fmt = DATALITH_FORMAT_JSON;
+                int rc = to_edn(text, len, fmt, o->tx_file ? o->tx_file : "standard input",
+                                &args[k].s, &args[k].n);
+                free(text);
+                if (rc) return rc;
+                continue;
+            }
+            if (d->kind == CLI_K_VALUE && k > 0 && c->args[k - 1].kind == CLI_K_HANDLES_DB) {
+                args[k].s = "[]", args[k].n = 2;
+                continue;
+            }
+            fprintf(stderr, "datalith: %s: missing argument %d (%s); see `datalith %s --help`\n",
+                    c->name, k + 1, d->name, c->name);
+            return EXIT_USAGE;
+        }
+        const char *word = argv[wi++];
+        int rc = 0;
+        switch (d->kind) {
+        case CLI_K_HANDLE_CONN:
+            if (strncmp(word, "conn:", 5) || !word[5]) {
+                fprintf(stderr, "datalith: %s: expected conn:CFG, got '%s'\n", what, word);
+                return EXIT_USAGE;
+            }
+            rc = open_conn(word + 5, what, &args[k].conn);
+            break;
+        case CLI_K_HANDLE_DB:
+            rc = db_arg(word, what, &args[k].db);
+            break;
+        case CLI_K_HANDLES_DB: {
+            size_t first = n_dbs;
+            wi--;
+            do {
+                datalith_db *db;
+                if ((rc = db_arg(argv[wi++], what, &db))) return rc;
+            } while (wi < argc && is_db_word(argv[wi]));
+            args[k].dbs = open_dbs + first;
+            args[k].ndbs = n_dbs - first;
+            break;
+        }
+        case CLI_K_VALUE:
+            if (last && k > 0 && c->args[k - 1].kind == CLI_K_HANDLES_DB) {
+                /* The inputs after the databases, gathered into a vector. */
+                size_t cap = 2, len = 1;
+                for (int j = wi - 1; j < argc; j++) cap += strlen(argv[j]) * 4 + 64;
+                char *vec = malloc(cap);
+                if (!vec) return EXIT_ENGINE;
+                vec[0] = '[';
+                for (wi--; wi < argc; wi++) {
+                    const char *s;
+                    size_t n;
+                    snprintf(what, sizeof what, "%s: input %d", c->name, wi + 1);
+                    if ((rc = value_arg(o, argv[wi], what, &s, &n))) {
+                        free(vec);
+                        return rc;
+                    }
+                    if (len + n + 2 > cap) {
+                        char *bigger = realloc(vec, cap = len + n + 64);
+                        if (!bigger) {
+                            free(vec);
+                            return EXIT_ENGINE;
+                        }
+                        vec = bigger;
+                    }
+                    if (len > 1) vec[len++] = ' ';
+                    memcpy(vec + len, s, n);
+                    len += n;
+                }
+                vec[len++] = ']';
+                if (keep(vec)) return EXIT_USAGE;
+                args[k].s = vec, args[k].n = len;
+                break;
+            }
+            rc = value_arg(o, word, what, &args[k].s, &args[k].n);
+            break;
+        case CLI_K_FORMAT:
+            if ((args[k].i = parse_format(word, 0)) < 0) {
+                fprintf(stderr, "datalith: %s: unknown format '%s' (edn, json, cbor)\n", what,
+                        word);
+                return EXIT_USAGE;
+            }
+            break;
+        case CLI_K_BOOL:
+        case CLI_K_INT: {
+            char *end;
+            errno = 0;
+            if (d->kind == CLI_K_BOOL && (!strcmp(word, "true") || !strcmp(word, "false"))) {
+                args[k].i = word[0] == 't';
+                break;
+            }
+            long long v = strtoll(word, &end, 10);
+            if (errno || *end || end == word) {
+                fprintf(stderr, "datalith: %s: expected %s, got '%s'\n", what,
+                        kind_hint(d->kind), word);
+                return EXIT_USAGE;
+            }
+            args[k].i = v;
+            break;
+        }
+        default:
+            args[k].s = word, args[k].n = strlen(word);
+            break;
+        }
+        if (rc) return rc;
+    }
+    if (wi < argc) {
+        fprintf(stderr, "datalith: %s: unexpected argument '%s' (it takes %d); see "
+                "`datalith %s --help`\n", c->name, argv[wi], c->nargs, c->name);
+        return EXIT_USAGE;
+    }
+    cli_ret r;
+    memset(&r, 0, sizeof r);
+    if (c->call(args, DATALITH_FORMAT_EDN, &r)) {
+        fprintf(stderr, "datalith: %s: %s\n", c->name, datalith_error_last()->message);
+        return EXIT_ENGINE;
+    }
+    int rc = 0;
+    switch (c->ret) {
+    case CLI_K_VALUE:
+        rc = print_value(o, r.s, r.n);
+        datalith_free(r.s);
+        break;
+    case CLI_K_STRING:
+    case CLI_K_BYTES:
+        fwrite(r.s, 1, r.n, stdout);
+        fputc('\n', stdout);
+        datalith_free(r.s);
+        break;
+    case CLI_K_BOOL:
+        puts(r.i ? "true" : "false");
+        break;
+    case CLI_K_INT:
+        printf("%lld\n", (long long)r.i);
+        break;
+    case CLI_K_CSTRING:
+        puts(r.cs ? r.cs : "");
+        break;
+    default:
+        break;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
+    cli_opts o = {DATALITH_FORMAT_EDN, DATALITH_FORMAT_EDN, NULL};
+    const char *cmd = NULL;
+    int help = 0, nrest = 0;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest) return EXIT_ENGINE;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cmd && !strcmp(cmd, "convert")) {
+            rest[nrest++] = argv[i];
+        } else if (!strcmp(a, "-f") || !strcmp(a, "--format") || !strcmp(a, "-if") ||
+                   !strcmp(a, "--input-format")) {
+            int in = a[1] == 'i' || a[2] == 'i';
+            if (i + 1 >= argc) {
+                fprintf(stderr, "datalith: option %s needs a format\n", a);
+                free(rest);
+                return EXIT_USAGE;
+            }
+            int f = parse_format(argv[++i], !in);
+            if (f < 0) {
+                fprintf(stderr, "datalith: unknown %s format '%s' (%s)\n", in ? "input" : "output",
+                        argv[i], in ? "edn, json, cbor" : "edn, json, pprint, cbor");
+                free(rest);
+                return EXIT_USAGE;
+            }
+            if (in) o.in_fmt = f; else o.out_fmt = f;
+        } else if (!strcmp(a, "--tx-file")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "datalith: option --tx-file needs a path\n");
+                free(rest);
+                return EXIT_USAGE;
+            }
+            o.tx_file = argv[++i];
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            help = 1;
+        } else if (!strcmp(a, "--version")) {
+            printf("%s\n", datalith_version());
+            free(rest);
+            return 0;
+        } else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
+            fprintf(stderr, "datalith: unknown option '%s'; see `datalith --help`\n", a);
+            free(rest);
+            return EXIT_USAGE;
+        } else if (!cmd) {
+            cmd = a;
+        } else {
+            rest[nrest++] = argv[i];
+        }
     }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("%s\n", datalith_version());
-        return 0;
+    int rc;
+    if (!cmd || !strcmp(cmd, "help")) {
+        const cli_op *c = cmd && nrest ? find_command(rest[0]) : NULL;
+        if (c) command_help(stdout, c); else usage(cmd || help ? stdout : stderr);
+        rc = cmd || help ? 0 : EXIT_USAGE;
+    } else if (!strcmp(cmd, "convert")) {
+        rc = cmd_convert(nrest, rest);
+    } else {
+        const cli_op *c = find_command(cmd);
+        if (!c) {
+            fprintf(stderr, "datalith: unknown command '%s'; `datalith --help` lists them\n", cmd);
+            rc = EXIT_USAGE;
+        } else if (help) {
+            command_help(stdout, c);
+            rc = 0;
+        } else {
+            rc = run_command(&o, c, nrest, rest);
+        }
     }
-    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(cmd, "convert")) return cmd_convert(argc - 2, argv + 2);
-    fprintf(stderr, "datalith: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return 2;
+    release_all();
+    free(rest);
+    return rc;
 }
