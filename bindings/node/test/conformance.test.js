@@ -1,0 +1,192 @@
+'use strict';
+// The shared conformance corpus (tests/conformance/*.edn, format in
+// tests/conformance/README.md) run through the Node binding, mirroring
+// tests/conformance/runner.c:
+//
+// - every case gets a fresh in-memory database whose config is the case's
+//   :config merged (recursively) over {:store {:backend :memory :id <fresh>}},
+//   unless it says :create? false; lifecycle steps merge their own :config
+//   over the same base;
+// - a step has :expect (compared as EDN values: both sides printed
+//   canonically by the engine; :transact and :create-database results compare
+//   only the keys the expectation lists, and a report's :db/txInstant datoms
+//   are ignored unless the expectation lists one), :error (the engine's
+//   message must contain it), or neither (must succeed);
+// - an op this runner does not know fails the case; it never skips it.
+//
+// The corpus files are read by the engine (valueConvert EDN -> CBOR) and
+// decoded into JS values; the steps then go through the public JS API, so
+// the value conversion in both directions is exercised by every case.
+// Steps alternate between the Promise and the ...Sync variants.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const d = require('..');
+
+const CORPUS = path.join(__dirname, '..', '..', '..', 'tests', 'conformance');
+const FILES = fs.readdirSync(CORPUS).filter((f) => f.endsWith('.edn')).sort();
+const K = d.kw;
+
+function isPlain(x) {
+  return x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype;
+}
+
+function get(m, k) {
+  if (m instanceof Map) return m.get(K(k));
+  if (isPlain(m)) return Object.prototype.hasOwnProperty.call(m, k) ? m[k] : undefined;
+  return undefined;
+}
+
+function has(m, k) { return get(m, k) !== undefined; }
+
+function merge(base, over) {
+  if (!isPlain(over)) return { ...base };
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = isPlain(base[k]) && isPlain(v) ? merge(base[k], v) : v;
+  }
+  return out;
+}
+
+function same(got, want) { return d.toEdn(got) === d.toEdn(want); }
+
+function isInstantDatom(x) {
+  return x instanceof d.Datom && x.a === K('db/txInstant');
+}
+
+// null when `got` matches `want`, else why not
+function matches(got, want, subset) {
+  if (subset && isPlain(got) && isPlain(want)) {
+    for (const [k, w] of Object.entries(want)) {
+      if (!Object.prototype.hasOwnProperty.call(got, k)) return `key :${k}: absent, expected ${d.toEdn(w)}`;
+      let v = got[k];
+      if (k === 'tx-data' && Array.isArray(v) && Array.isArray(w) && !w.some(isInstantDatom)) {
+        v = v.filter((x) => !isInstantDatom(x));
+      }
+      if (!same(v, w)) return `key :${k}: got ${d.toEdn(v)}, expected ${d.toEdn(w)}`;
+    }
+    return null;
+  }
+  if (same(got, want)) return null;
+  return `got ${d.toEdn(got)}, expected ${d.toEdn(want)}`;
+}
+
+let flip = 0;
+function call(name, ...args) {
+  // alternate the Promise and the synchronous variant of blocking ops
+  flip++;
+  if (d[name + 'Sync'] && flip % 2 === 0) return Promise.resolve().then(() => d[name + 'Sync'](...args));
+  return d[name](...args);
+}
+
+async function runStep(conn, base, step) {
+  const op = get(step, 'op');
+  if (!(op instanceof d.Keyword)) throw new Error('step without an :op keyword');
+  switch (op.name) {
+    case 'transact': {
+      if (!has(step, 'tx')) throw new Error(':transact step without :tx');
+      return [await call('transact', conn, get(step, 'tx')), true];
+    }
+    case 'datoms': {
+      const db = conn.db();
+      try {
+        return [await call('datoms', db, has(step, 'args') ? get(step, 'args') : {}), false];
+      } finally {
+        db.release();
+      }
+    }
+    case 'schema':
+    case 'reverse-schema': {
+      const db = conn.db();
+      try {
+        return [op.name === 'schema' ? d.schema(db) : d.reverseSchema(db), false];
+      } finally {
+        db.release();
+      }
+    }
+    case 'database-exists?':
+    case 'create-database':
+    case 'delete-database':
+    case 'connect': {
+      const cfg = merge(base, get(step, 'config'));
+      if (op.name === 'database-exists?') return [await call('databaseExists', cfg), false];
+      if (op.name === 'create-database') return [await call('createDatabase', cfg), true];
+      if (op.name === 'delete-database') return [await call('deleteDatabase', cfg), false];
+      const c = await call('connect', cfg);
+      await c.release();
+      return [undefined, false];
+    }
+    default:
+      throw new Error(`unknown op :${op.name} (the runner fails ops it does not know)`);
+  }
+}
+
+async function runCase(kase) {
+  const base = { store: { backend: K('memory'), id: 'node-conformance-' + crypto.randomUUID() } };
+  const cfg = merge(base, get(kase, 'config'));
+  const create = get(kase, 'create?') !== false;
+  let conn = null;
+  try {
+    if (create) {
+      await d.createDatabase(cfg);
+      conn = await d.connect(cfg);
+    }
+    const steps = get(kase, 'steps');
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      const where = `step ${i + 1} (${d.toEdn(get(step, 'op') ?? null)})`;
+      const err = get(step, 'error');
+      let got;
+      let subset;
+      try {
+        [got, subset] = await runStep(conn, base, step);
+      } catch (e) {
+        if (typeof e.code !== 'string' || !e.code.startsWith('DATALITH_') || e instanceof TypeError) throw e;
+        if (err === undefined) assert.fail(`${where}: unexpected error: ${e.code}: ${e.message}`);
+        if (typeof err === 'string' && !e.message.includes(err)) {
+          assert.fail(`${where}: error "${e.message}" does not contain "${err}"`);
+        }
+        continue;
+      }
+      if (err !== undefined) assert.fail(`${where}: expected an error, the op succeeded`);
+      if (has(step, 'expect')) {
+        const why = matches(got === undefined ? null : got, get(step, 'expect'), subset);
+        if (why) assert.fail(`${where}: ${why}`);
+      }
+    }
+  } finally {
+    if (conn) conn.releaseSync();
+    if (create) {
+      try { d.deleteDatabaseSync(cfg); } catch (e) { /* the case may have deleted it */ }
+    }
+  }
+}
+
+test('the corpus has cases', () => {
+  assert.ok(FILES.length > 0, 'no .edn files in tests/conformance');
+});
+
+for (const file of FILES) {
+  const suite = d.parseEdn(fs.readFileSync(path.join(CORPUS, file), 'utf8'));
+  const cases = get(suite, 'cases') || [];
+  test(`conformance ${file}`, async (t) => {
+    for (let i = 0; i < cases.length; i++) {
+      const name = get(cases[i], 'name') || `case ${i + 1}`;
+      await t.test(name, () => runCase(cases[i]));
+    }
+  });
+}
+
+test('the matcher can fail', () => {
+  const got = d.parseEdn('{:tempids {"a" 2} :tx-data [#datahike/Datom [1 :db/txInstant 5 1 true] ' +
+                         '#datahike/Datom [2 :name "A" 1 true]]}');
+  assert.strictEqual(matches(got, d.parseEdn('{:tempids {"a" 2}}'), true), null);
+  assert.strictEqual(matches(got, d.parseEdn('{:tx-data [#datahike/Datom [2 :name "A" 1 true]]}'), true), null);
+  assert.match(matches(got, d.parseEdn('{:tempids {"a" 3}}'), true), /expected/);
+  assert.match(matches(got, d.parseEdn('{:tx-meta {}}'), true), /absent/);
+  assert.strictEqual(matches([1, 2], [1, 2], false), null);
+  assert.notStrictEqual(matches([1, 2], [2, 1], false), null);
+  assert.strictEqual(matches(new Set([1, 2]), new Set([2, 1]), false), null);
+});
