@@ -325,6 +325,24 @@ def _public_method(spec, op, receiver=None, indent="    "):
     return "\n".join(lines)
 
 
+def _varargs_overload(op, indent="    "):
+    """Datahike-style convenience for a query-like op (a :value, then
+    :handles/db, then a :value of inputs): name(query, db, Object... inputs)."""
+    shown = [a for a in op.args if a.type != "format"]
+    if (len(shown) != 3 or shown[0].type != "value" or shown[1].type != "handles/db"
+            or shown[2].type != "value"):
+        return None
+    q, dbs, inputs = (_ident(a.name) for a in shown)
+    rt = PUBLIC_OUT[op.ret_type]
+    return "\n".join([
+        indent + "/** {@link #%s(Object, List, Object)} with one database and the" % _jname(op),
+        indent + " *  remaining inputs as arguments. */",
+        "%spublic static %s %s(Object %s, Database db, Object... %s) {" % (indent, rt, _jname(op), q, inputs),
+        "%s    %s%s(%s, List.of(db), java.util.Arrays.asList(%s));"
+        % (indent, "" if op.ret_type == "void" else "return ", _jname(op), q, inputs),
+        indent + "}"])
+
+
 def gen_datalith(spec):
     out = ["// " + BANNER + ".", "package datalith;", "",
            "import java.util.List;", "",
@@ -341,6 +359,10 @@ def gen_datalith(spec):
     for op in _ops(spec):
         out.append(_public_method(spec, op))
         out.append("")
+        extra = _varargs_overload(op)
+        if extra:
+            out.append(extra)
+            out.append("")
     out[-1] = "}"
     return "\n".join(out) + "\n"
 
