@@ -25,6 +25,7 @@ const MAX64 = (1n << 63n) - 1n;
 const MIN64 = -(1n << 63n);
 
 const options = { keywordStrings: false };
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function typeError(msg) {
   const e = new TypeError(msg);
@@ -74,7 +75,7 @@ class Writer {
   }
   bytes(b) { this.room(b.length); this.buf.set(b, this.n); this.n += b.length; }
   text(s) {
-    if (typeof s.isWellFormed === 'function' && !s.isWellFormed()) {
+    if (typeof s.isWellFormed === 'function' ? !s.isWellFormed() : LONE_SURROGATE.test(s)) {
       throw typeError('string is not valid Unicode (it has a lone surrogate): ' +
                       JSON.stringify(s.slice(0, 40)));
     }
