@@ -57,6 +57,26 @@ static int cli_call_transact(const cli_arg *a, int fmt, cli_ret *out) {
     return rc;
 }
 
+static const cli_argdef cli_args_with[] = {
+    {"db", CLI_K_HANDLE_DB, "the snapshot"},
+    {"tx", CLI_K_VALUE, "the transaction data"},
+};
+static int cli_call_with(const cli_arg *a, int fmt, cli_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_with(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const cli_argdef cli_args_entity[] = {
+    {"db", CLI_K_HANDLE_DB, "the snapshot"},
+    {"eid", CLI_K_VALUE, "an entity id, lookup ref or ident"},
+};
+static int cli_call_entity(const cli_arg *a, int fmt, cli_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_entity(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
 static const cli_argdef cli_args_datoms[] = {
     {"db", CLI_K_HANDLE_DB, "the snapshot"},
     {"args", CLI_K_VALUE, "{:index :eavt :components [e a v tx]}"},
@@ -64,6 +84,36 @@ static const cli_argdef cli_args_datoms[] = {
 static int cli_call_datoms(const cli_arg *a, int fmt, cli_ret *out) {
     (void)a; (void)fmt; (void)out;
     int rc = datalith_datoms(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const cli_argdef cli_args_seek_datoms[] = {
+    {"db", CLI_K_HANDLE_DB, "the snapshot"},
+    {"args", CLI_K_VALUE, "{:index :eavt :components [...]}"},
+};
+static int cli_call_seek_datoms(const cli_arg *a, int fmt, cli_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_seek_datoms(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const cli_argdef cli_args_rseek_datoms[] = {
+    {"db", CLI_K_HANDLE_DB, "the snapshot"},
+    {"args", CLI_K_VALUE, "{:index :eavt :components [...]}"},
+};
+static int cli_call_rseek_datoms(const cli_arg *a, int fmt, cli_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_rseek_datoms(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const cli_argdef cli_args_index_range[] = {
+    {"db", CLI_K_HANDLE_DB, "the snapshot"},
+    {"args", CLI_K_VALUE, "{:attrid :age :start 18 :end 65}"},
+};
+static int cli_call_index_range(const cli_arg *a, int fmt, cli_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_index_range(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
     return rc;
 }
 
@@ -82,6 +132,15 @@ static const cli_argdef cli_args_reverse_schema[] = {
 static int cli_call_reverse_schema(const cli_arg *a, int fmt, cli_ret *out) {
     (void)a; (void)fmt; (void)out;
     int rc = datalith_reverse_schema(a[0].db, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const cli_argdef cli_args_metrics[] = {
+    {"db", CLI_K_HANDLE_DB, "the snapshot"},
+};
+static int cli_call_metrics(const cli_arg *a, int fmt, cli_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_metrics(a[0].db, fmt, &out->s, &out->n);
     return rc;
 }
 
@@ -110,10 +169,30 @@ const cli_op cli_ops[] = {
      "Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed. Returns the transaction report {:db-before :db-after :tx-data :tempids :tx-meta}.",
      "the transaction report",
      2, cli_args_transact, CLI_K_VALUE, cli_call_transact},
+    {"with", "with",
+     "Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot.",
+     "the transaction report",
+     2, cli_args_with, CLI_K_VALUE, cli_call_with},
+    {"entity", "entity",
+     "The entity as a map of all its attributes (references as {:db/id n}), or nil. Datahike's entity is lazy; at this boundary it is materialised one level deep.",
+     "a map or nil",
+     2, cli_args_entity, CLI_K_VALUE, cli_call_entity},
     {"datoms", "datoms",
      "The datoms of an index (:eavt :aevt :avet) whose leading components equal the given ones.",
      "a vector of datoms",
      2, cli_args_datoms, CLI_K_VALUE, cli_call_datoms},
+    {"seek-datoms", "seek-datoms",
+     "The datoms of an index from the given components to the end of the index (not prefix-bounded).",
+     "a vector of datoms",
+     2, cli_args_seek_datoms, CLI_K_VALUE, cli_call_seek_datoms},
+    {"rseek-datoms", "rseek-datoms",
+     "The datoms of an index at or before the given components, in descending order to the start of the index.",
+     "a vector of datoms",
+     2, cli_args_rseek_datoms, CLI_K_VALUE, cli_call_rseek_datoms},
+    {"index-range", "index-range",
+     "The AVET datoms of an indexed attribute with values between :start and :end inclusive (nil = open).",
+     "a vector of datoms",
+     2, cli_args_index_range, CLI_K_VALUE, cli_call_index_range},
     {"schema", "schema",
      "The schema: a map from attribute ident to its attribute map (with :db/id).",
      "the schema map",
@@ -122,5 +201,9 @@ const cli_op cli_ops[] = {
      "The schema inverted: a map from property (:db/index, :db.unique/identity, :db/ident ...) to the set of attributes that have it.",
      "the reverse schema map",
      1, cli_args_reverse_schema, CLI_K_VALUE, cli_call_reverse_schema},
+    {"metrics", "metrics",
+     "Datom counts: {:count :avet-count :per-attr-counts :per-entity-counts} (+ :temporal-count :temporal-avet-count with history).",
+     "the metrics map",
+     1, cli_args_metrics, CLI_K_VALUE, cli_call_metrics},
 };
-const size_t cli_op_count = 9;
+const size_t cli_op_count = 15;

@@ -65,9 +65,9 @@ typedef struct cli_op {
 
 /* View ops the db:/history:/asof:/since: prefixes need (1 = implemented). */
 #define CLI_HAVE_CONN_DB 1
-#define CLI_HAVE_HISTORY 0
-#define CLI_HAVE_AS_OF 0
-#define CLI_HAVE_SINCE 0
+#define CLI_HAVE_HISTORY 1
+#define CLI_HAVE_AS_OF 1
+#define CLI_HAVE_SINCE 1
 
 extern const cli_op cli_ops[];
 extern const size_t cli_op_count;

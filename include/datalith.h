@@ -102,6 +102,7 @@ DATALITH_API void datalith_free(void *p);
 
 typedef struct datalith_conn datalith_conn;
 typedef struct datalith_db datalith_db;
+typedef int (*datalith_filter_fn)(void *ctx, const char *datom, size_t datom_len);
 
 /* The library version as "MAJOR.MINOR.PATCH".
 **
@@ -280,6 +281,68 @@ DATALITH_API int datalith_transact(datalith_conn *conn, const char *tx,
                                    size_t tx_len, int fmt, char **out,
                                    size_t *out_len);
 
+/* Apply tx-data to a snapshot without committing; returns the transaction
+** report.  Rejected on a filtered snapshot.
+**
+** Parameters:
+**   db            [borrowed] the snapshot
+**   tx, tx_len    [borrowed] the transaction data
+**   fmt           the encoding of `tx` and of the report
+**   out, out_len  [fresh] the transaction report
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_ETX      tx-data is rejected, or `db` is filtered
+**   DATALITH_ESCHEMA  schema violation
+**   DATALITH_EPARSE   malformed input text or bytes (has a position)
+**   DATALITH_ENOMEM   out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  Stability:
+** stable, since 0.2.0. */
+DATALITH_API int datalith_with(datalith_db *db, const char *tx, size_t tx_len,
+                               int fmt, char **out, size_t *out_len);
+
+/* The snapshot after applying tx-data without committing: (:db-after (with db
+** tx)).
+**
+** Parameters:
+**   db          [borrowed] the snapshot
+**   tx, tx_len  [borrowed] the transaction data
+**   fmt         the encoding of `tx`
+**   out         [fresh] release with datalith_db_release
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_ETX      transaction rejected
+**   DATALITH_ESCHEMA  schema violation
+**   DATALITH_EPARSE   malformed input text or bytes (has a position)
+**   DATALITH_ENOMEM   out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  Stability:
+** stable, since 0.2.0. */
+DATALITH_API int datalith_db_with(datalith_db *db, const char *tx,
+                                  size_t tx_len, int fmt, datalith_db **out);
+
+/* The entity as a map of all its attributes (references as {:db/id n}), or
+** nil.  Datahike's entity is lazy; at this boundary it is materialised one
+** level deep.
+**
+** Parameters:
+**   db            [borrowed] the snapshot
+**   eid, eid_len  [borrowed] an entity id, lookup ref or ident
+**   fmt           the encoding of `eid` and the result
+**   out, out_len  [fresh] a map or nil
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL  bad argument or misuse of the API
+**   DATALITH_EPARSE  malformed input text or bytes (has a position)
+**   DATALITH_EIO     an operating-system or store I/O failure
+**   DATALITH_ENOMEM  out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  May block on
+** I/O.  Stability: stable, since 0.2.0. */
+DATALITH_API int datalith_entity(datalith_db *db, const char *eid,
+                                 size_t eid_len, int fmt, char **out,
+                                 size_t *out_len);
+
 /* The datoms of an index (:eavt :aevt :avet) whose leading components equal
 ** the given ones.
 **
@@ -302,6 +365,163 @@ DATALITH_API int datalith_transact(datalith_conn *conn, const char *tx,
 DATALITH_API int datalith_datoms(datalith_db *db, const char *args,
                                  size_t args_len, int fmt, char **out,
                                  size_t *out_len);
+
+/* The datoms of an index from the given components to the end of the index
+** (not prefix-bounded).
+**
+** Parameters:
+**   db              [borrowed] the snapshot
+**   args, args_len  [borrowed] {:index :eavt :components [...]}
+**   fmt             the encoding of `args` and the result
+**   out, out_len    [fresh] a vector of datoms
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL  bad argument or misuse of the API
+**   DATALITH_EPARSE  malformed input text or bytes (has a position)
+**   DATALITH_ETYPE   a value of the wrong type
+**   DATALITH_ELIMIT  a size, depth or memory limit was exceeded
+**   DATALITH_EIO     an operating-system or store I/O failure
+**   DATALITH_ENOMEM  out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  May block on
+** I/O.  Stability: stable, since 0.2.0. */
+DATALITH_API int datalith_seek_datoms(datalith_db *db, const char *args,
+                                      size_t args_len, int fmt, char **out,
+                                      size_t *out_len);
+
+/* The datoms of an index at or before the given components, in descending
+** order to the start of the index.
+**
+** Parameters:
+**   db              [borrowed] the snapshot
+**   args, args_len  [borrowed] {:index :eavt :components [...]}
+**   fmt             the encoding of `args` and the result
+**   out, out_len    [fresh] a vector of datoms
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL  bad argument or misuse of the API
+**   DATALITH_EPARSE  malformed input text or bytes (has a position)
+**   DATALITH_ETYPE   a value of the wrong type
+**   DATALITH_ELIMIT  a size, depth or memory limit was exceeded
+**   DATALITH_EIO     an operating-system or store I/O failure
+**   DATALITH_ENOMEM  out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  May block on
+** I/O.  Stability: experimental, since 0.2.0. */
+DATALITH_API int datalith_rseek_datoms(datalith_db *db, const char *args,
+                                       size_t args_len, int fmt, char **out,
+                                       size_t *out_len);
+
+/* The AVET datoms of an indexed attribute with values between :start and :end
+** inclusive (nil = open).
+**
+** Parameters:
+**   db              [borrowed] the snapshot
+**   args, args_len  [borrowed] {:attrid :age :start 18 :end 65}
+**   fmt             the encoding of `args` and the result
+**   out, out_len    [fresh] a vector of datoms
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL  the attribute is not indexed
+**   DATALITH_EPARSE  malformed input text or bytes (has a position)
+**   DATALITH_EIO     an operating-system or store I/O failure
+**   DATALITH_ENOMEM  out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  May block on
+** I/O.  Stability: stable, since 0.2.0. */
+DATALITH_API int datalith_index_range(datalith_db *db, const char *args,
+                                      size_t args_len, int fmt, char **out,
+                                      size_t *out_len);
+
+/* A view of the snapshot that keeps only datoms the predicate accepts; nested
+** filters compose with AND.  Transactions (with) are rejected on it.
+**
+** Parameters:
+**   db              [borrowed] the snapshot
+**   pred, pred_ctx  [borrowed] the predicate; must stay callable until the
+**                   view is released
+**   fmt             the encoding of datoms passed to `pred`
+**   out             [fresh] release with datalith_db_release
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL  bad argument or misuse of the API
+**   DATALITH_ENOMEM  out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  Stability:
+** stable, since 0.3.0. */
+DATALITH_API int datalith_db_filter(datalith_db *db, datalith_filter_fn pred,
+                                    void *pred_ctx, int fmt,
+                                    datalith_db **out);
+
+/* True if the snapshot is a filtered view.
+**
+** Parameters:
+**   db   [borrowed] the snapshot
+**   out  [fresh] the result
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL  bad argument or misuse of the API
+**
+** Thread safety: may be called from any thread, concurrently.  Stability:
+** stable, since 0.3.0. */
+DATALITH_API int datalith_is_filtered(datalith_db *db, int *out);
+
+/* A view with every assertion and retraction ever made (datoms carry added =
+** false for retractions).  Requires :keep-history? true.
+**
+** Parameters:
+**   db   [borrowed] the snapshot
+**   out  [fresh] release with datalith_db_release
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EUNSUPPORTED  the database keeps no history
+**   DATALITH_EINVAL        bad argument or misuse of the API
+**   DATALITH_ENOMEM        out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  Stability:
+** stable, since 0.2.0. */
+DATALITH_API int datalith_history(datalith_db *db, datalith_db **out);
+
+/* The database as it was at a transaction id or #inst, inclusive.
+**
+** Parameters:
+**   db                          [borrowed] the snapshot
+**   time_point, time_point_len  [borrowed] a transaction id (> 536870912) or
+**                               an #inst
+**   fmt                         the encoding of `time-point`
+**   out                         [fresh] release with datalith_db_release
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL        the transaction id is not above 536870912
+**   DATALITH_EUNSUPPORTED  the database keeps no history
+**   DATALITH_EPARSE        malformed input text or bytes (has a position)
+**   DATALITH_ENOMEM        out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  Stability:
+** stable, since 0.2.0. */
+DATALITH_API int datalith_as_of(datalith_db *db, const char *time_point,
+                                size_t time_point_len, int fmt,
+                                datalith_db **out);
+
+/* The datoms asserted strictly after a transaction id or #inst (exclusive).
+**
+** Parameters:
+**   db                          [borrowed] the snapshot
+**   time_point, time_point_len  [borrowed] a transaction id or an #inst
+**   fmt                         the encoding of `time-point`
+**   out                         [fresh] release with datalith_db_release
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL        bad argument or misuse of the API
+**   DATALITH_EUNSUPPORTED  not available in this build or version
+**   DATALITH_EPARSE        malformed input text or bytes (has a position)
+**   DATALITH_ENOMEM        out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  Stability:
+** stable, since 0.2.0. */
+DATALITH_API int datalith_since(datalith_db *db, const char *time_point,
+                                size_t time_point_len, int fmt,
+                                datalith_db **out);
 
 /* The schema: a map from attribute ident to its attribute map (with :db/id).
 **
@@ -335,6 +555,42 @@ DATALITH_API int datalith_schema(datalith_db *db, int fmt, char **out,
 ** stable, since 0.2.0. */
 DATALITH_API int datalith_reverse_schema(datalith_db *db, int fmt, char **out,
                                          size_t *out_len);
+
+/* Datom counts: {:count :avet-count :per-attr-counts :per-entity-counts} (+
+** :temporal-count :temporal-avet-count with history).
+**
+** Parameters:
+**   db            [borrowed] the snapshot
+**   fmt           the encoding of the result
+**   out, out_len  [fresh] the metrics map
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL  bad argument or misuse of the API
+**   DATALITH_EIO     an operating-system or store I/O failure
+**   DATALITH_ENOMEM  out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  May block on
+** I/O.  Stability: stable, since 0.3.0. */
+DATALITH_API int datalith_metrics(datalith_db *db, int fmt, char **out,
+                                  size_t *out_len);
+
+/* A fresh negative temporary id for a partition (a process-wide counter
+** counting down from -1000001); :db.part/tx gives :db/current-tx.
+**
+** Parameters:
+**   part, part_len  [borrowed] the partition keyword, e.g. :db.part/user
+**   fmt             the encoding of `part` and of the result
+**   out, out_len    [fresh] a negative id below -1000000, or :db/current-tx
+**                   for :db.part/tx
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL  bad argument or misuse of the API
+**   DATALITH_EPARSE  malformed input text or bytes (has a position)
+**
+** Thread safety: may be called from any thread, concurrently.  Stability:
+** stable, since 0.2.0. */
+DATALITH_API int datalith_tempid(const char *part, size_t part_len, int fmt,
+                                 char **out, size_t *out_len);
 
 /* END GENERATED API */
 

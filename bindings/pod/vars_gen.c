@@ -93,6 +93,36 @@ static int pod_call_transact(const pod_arg *a, int fmt, pod_ret *out) {
     return rc;
 }
 
+static const pod_argdef pod_args_with[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+    {"tx", POD_K_VALUE, "the transaction data"},
+};
+static int pod_call_with(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_with(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const pod_argdef pod_args_db_with[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+    {"tx", POD_K_VALUE, "the transaction data"},
+};
+static int pod_call_db_with(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_db_with(a[0].db, a[1].s, a[1].n, fmt, &out->db);
+    return rc;
+}
+
+static const pod_argdef pod_args_entity[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+    {"eid", POD_K_VALUE, "an entity id, lookup ref or ident"},
+};
+static int pod_call_entity(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_entity(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
 static const pod_argdef pod_args_datoms[] = {
     {"db", POD_K_HANDLE_DB, "the snapshot"},
     {"args", POD_K_VALUE, "{:index :eavt :components [e a v tx]}"},
@@ -100,6 +130,76 @@ static const pod_argdef pod_args_datoms[] = {
 static int pod_call_datoms(const pod_arg *a, int fmt, pod_ret *out) {
     (void)a; (void)fmt; (void)out;
     int rc = datalith_datoms(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const pod_argdef pod_args_seek_datoms[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+    {"args", POD_K_VALUE, "{:index :eavt :components [...]}"},
+};
+static int pod_call_seek_datoms(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_seek_datoms(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const pod_argdef pod_args_rseek_datoms[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+    {"args", POD_K_VALUE, "{:index :eavt :components [...]}"},
+};
+static int pod_call_rseek_datoms(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_rseek_datoms(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const pod_argdef pod_args_index_range[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+    {"args", POD_K_VALUE, "{:attrid :age :start 18 :end 65}"},
+};
+static int pod_call_index_range(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_index_range(a[0].db, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const pod_argdef pod_args_is_filtered[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+};
+static int pod_call_is_filtered(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int v = 0;
+    int rc = datalith_is_filtered(a[0].db, &v);
+    out->i = v;
+    return rc;
+}
+
+static const pod_argdef pod_args_history[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+};
+static int pod_call_history(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_history(a[0].db, &out->db);
+    return rc;
+}
+
+static const pod_argdef pod_args_as_of[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+    {"time-point", POD_K_VALUE, "a transaction id (> 536870912) or an #inst"},
+};
+static int pod_call_as_of(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_as_of(a[0].db, a[1].s, a[1].n, fmt, &out->db);
+    return rc;
+}
+
+static const pod_argdef pod_args_since[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+    {"time-point", POD_K_VALUE, "a transaction id or an #inst"},
+};
+static int pod_call_since(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_since(a[0].db, a[1].s, a[1].n, fmt, &out->db);
     return rc;
 }
 
@@ -118,6 +218,24 @@ static const pod_argdef pod_args_reverse_schema[] = {
 static int pod_call_reverse_schema(const pod_arg *a, int fmt, pod_ret *out) {
     (void)a; (void)fmt; (void)out;
     int rc = datalith_reverse_schema(a[0].db, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const pod_argdef pod_args_metrics[] = {
+    {"db", POD_K_HANDLE_DB, "the snapshot"},
+};
+static int pod_call_metrics(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_metrics(a[0].db, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const pod_argdef pod_args_tempid[] = {
+    {"part", POD_K_VALUE, "the partition keyword, e.g. :db.part/user"},
+};
+static int pod_call_tempid(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_tempid(a[0].s, a[0].n, fmt, &out->s, &out->n);
     return rc;
 }
 
@@ -162,10 +280,50 @@ const pod_op pod_ops[] = {
      "Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed. Returns the transaction report {:db-before :db-after :tx-data :tempids :tx-meta}.",
      "the transaction report",
      2, pod_args_transact, POD_K_VALUE, pod_call_transact},
+    {"with", "with",
+     "Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot.",
+     "the transaction report",
+     2, pod_args_with, POD_K_VALUE, pod_call_with},
+    {"db-with", "db-with",
+     "The snapshot after applying tx-data without committing: (:db-after (with db tx)).",
+     "release with datalith_db_release",
+     2, pod_args_db_with, POD_K_HANDLE_DB, pod_call_db_with},
+    {"entity", "entity",
+     "The entity as a map of all its attributes (references as {:db/id n}), or nil. Datahike's entity is lazy; at this boundary it is materialised one level deep.",
+     "a map or nil",
+     2, pod_args_entity, POD_K_VALUE, pod_call_entity},
     {"datoms", "datoms",
      "The datoms of an index (:eavt :aevt :avet) whose leading components equal the given ones.",
      "a vector of datoms",
      2, pod_args_datoms, POD_K_VALUE, pod_call_datoms},
+    {"seek-datoms", "seek-datoms",
+     "The datoms of an index from the given components to the end of the index (not prefix-bounded).",
+     "a vector of datoms",
+     2, pod_args_seek_datoms, POD_K_VALUE, pod_call_seek_datoms},
+    {"rseek-datoms", "rseek-datoms",
+     "The datoms of an index at or before the given components, in descending order to the start of the index.",
+     "a vector of datoms",
+     2, pod_args_rseek_datoms, POD_K_VALUE, pod_call_rseek_datoms},
+    {"index-range", "index-range",
+     "The AVET datoms of an indexed attribute with values between :start and :end inclusive (nil = open).",
+     "a vector of datoms",
+     2, pod_args_index_range, POD_K_VALUE, pod_call_index_range},
+    {"is-filtered", "is-filtered",
+     "True if the snapshot is a filtered view.",
+     NULL,
+     1, pod_args_is_filtered, POD_K_BOOL, pod_call_is_filtered},
+    {"history", "history",
+     "A view with every assertion and retraction ever made (datoms carry added = false for retractions). Requires :keep-history? true.",
+     "release with datalith_db_release",
+     1, pod_args_history, POD_K_HANDLE_DB, pod_call_history},
+    {"as-of", "as-of",
+     "The database as it was at a transaction id or #inst, inclusive.",
+     "release with datalith_db_release",
+     2, pod_args_as_of, POD_K_HANDLE_DB, pod_call_as_of},
+    {"since", "since",
+     "The datoms asserted strictly after a transaction id or #inst (exclusive).",
+     "release with datalith_db_release",
+     2, pod_args_since, POD_K_HANDLE_DB, pod_call_since},
     {"schema", "schema",
      "The schema: a map from attribute ident to its attribute map (with :db/id).",
      "the schema map",
@@ -174,8 +332,16 @@ const pod_op pod_ops[] = {
      "The schema inverted: a map from property (:db/index, :db.unique/identity, :db/ident ...) to the set of attributes that have it.",
      "the reverse schema map",
      1, pod_args_reverse_schema, POD_K_VALUE, pod_call_reverse_schema},
+    {"metrics", "metrics",
+     "Datom counts: {:count :avet-count :per-attr-counts :per-entity-counts} (+ :temporal-count :temporal-avet-count with history).",
+     "the metrics map",
+     1, pod_args_metrics, POD_K_VALUE, pod_call_metrics},
+    {"tempid", "tempid",
+     "A fresh negative temporary id for a partition (a process-wide counter counting down from -1000001); :db.part/tx gives :db/current-tx.",
+     "a negative id below -1000000, or :db/current-tx for :db.part/tx",
+     1, pod_args_tempid, POD_K_VALUE, pod_call_tempid},
 };
-const size_t pod_op_count = 13;
+const size_t pod_op_count = 25;
 
 const char *const pod_var_meta[] = {
     "{:doc \"The library version as \\\"MAJOR.MINOR.PATCH\\\".\" :arglists ([])}",
@@ -188,9 +354,21 @@ const char *const pod_var_meta[] = {
     "{:doc \"The current snapshot of the connection's database (Datahike's @conn).\" :arglists ([conn])}",
     "{:doc \"Drop one reference to a snapshot (Datalith's explicit counterpart of garbage collection; Datahike's pod calls it release-db).\" :arglists ([db])}",
     "{:doc \"Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed. Returns the transaction report {:db-before :db-after :tx-data :tempids :tx-meta}.\" :arglists ([conn tx])}",
+    "{:doc \"Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot.\" :arglists ([db tx])}",
+    "{:doc \"The snapshot after applying tx-data without committing: (:db-after (with db tx)).\" :arglists ([db tx])}",
+    "{:doc \"The entity as a map of all its attributes (references as {:db/id n}), or nil. Datahike's entity is lazy; at this boundary it is materialised one level deep.\" :arglists ([db eid])}",
     "{:doc \"The datoms of an index (:eavt :aevt :avet) whose leading components equal the given ones.\" :arglists ([db args])}",
+    "{:doc \"The datoms of an index from the given components to the end of the index (not prefix-bounded).\" :arglists ([db args])}",
+    "{:doc \"The datoms of an index at or before the given components, in descending order to the start of the index.\" :arglists ([db args])}",
+    "{:doc \"The AVET datoms of an indexed attribute with values between :start and :end inclusive (nil = open).\" :arglists ([db args])}",
+    "{:doc \"True if the snapshot is a filtered view.\" :arglists ([db])}",
+    "{:doc \"A view with every assertion and retraction ever made (datoms carry added = false for retractions). Requires :keep-history? true.\" :arglists ([db])}",
+    "{:doc \"The database as it was at a transaction id or #inst, inclusive.\" :arglists ([db time-point])}",
+    "{:doc \"The datoms asserted strictly after a transaction id or #inst (exclusive).\" :arglists ([db time-point])}",
     "{:doc \"The schema: a map from attribute ident to its attribute map (with :db/id).\" :arglists ([db])}",
     "{:doc \"The schema inverted: a map from property (:db/index, :db.unique/identity, :db/ident ...) to the set of attributes that have it.\" :arglists ([db])}",
+    "{:doc \"Datom counts: {:count :avet-count :per-attr-counts :per-entity-counts} (+ :temporal-count :temporal-avet-count with history).\" :arglists ([db])}",
+    "{:doc \"A fresh negative temporary id for a partition (a process-wide counter counting down from -1000001); :db.part/tx gives :db/current-tx.\" :arglists ([part])}",
 };
 
 const char pod_client_code[] =

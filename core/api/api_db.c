@@ -19,6 +19,7 @@
 #include "db/db.h"
 #include "db/schema.h"
 #include "db/tx.h"
+#include "db/view.h"
 #include "index/btree.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -240,7 +241,7 @@ DATALITH_API int datalith_conn_db(datalith_conn *conn, datalith_db **out) {
 }
 
 DATALITH_API void datalith_db_release(datalith_db *db) {
-    if (db) dl_db_release(TO_DB(db));
+    if (db) dl_view_release(TO_DB(db)); /* also frees a filter chain */
 }
 
 /* ---- writes ---- */
@@ -305,181 +306,14 @@ done:
 
 /* ---- raw index access ---- */
 
-static int index_of(const edn_value *v, dl_index *out) {
-    static const char *names[] = {"eavt", "aevt", "avet"};
-    if (v && v->type == EDN_KEYWORD && !v->u.sym->ns) {
-        for (int i = 0; i < 3; i++)
-            if (!strcmp(v->u.sym->name, names[i])) {
-                *out = (dl_index)i;
-                return DATALITH_OK;
-            }
-    }
-    return dl_err_set(DATALITH_EINVAL,
-                      "datoms: :index must be one of :eavt :aevt :avet");
-}
-
-/* Resolve an entity component: an id, a keyword ident or a lookup ref
-** [attr value] on a unique attribute.  *found 0 when nothing matches. */
-static int resolve_eid(const dl_db *db, const edn_value *v, uint64_t *out,
-                       int *found) {
-    *found = 1;
-    if (v->type == EDN_INT && v->u.i >= 0) {
-        *out = (uint64_t)v->u.i;
-        return DATALITH_OK;
-    }
-    dl_datom key;
-    unsigned nf;
-    dl_index order = DL_AVET;
-    memset(&key, 0, sizeof key);
-    if (v->type == EDN_KEYWORD) {
-        key.a = edn_intern_full("db/ident", 8);
-        key.v = *v;
-        nf = 2;
-    } else if (edn_is_seq(v) && v->n == 2 &&
-               v->u.items[0].type == EDN_KEYWORD) {
-        const dl_attr *at = dl_schema_attr(db->schema, v->u.items[0].u.sym);
-        if (!at || !at->unique)
-            return dl_err_set(DATALITH_EINVAL,
-                              "Lookup ref attribute should be marked as "
-                              ":db/unique: [%s ...]",
-                              v->u.items[0].u.sym->full);
-        key.a = v->u.items[0].u.sym;
-        key.v = v->u.items[1];
-        nf = 2;
-    } else {
-        return dl_err_set(DATALITH_ETYPE,
-                          "Expected number or lookup ref for entity id, got "
-                          "a %s",
-                          edn_type_name((edn_type)v->type));
-    }
-    bt_cursor *cur = NULL;
-    int rc = bt_cursor_open(&db->idx[order], &cur);
-    if (rc) return rc;
-    rc = bt_cursor_seek(cur, &key, nf, 0);
-    *found = 0;
-    if (!rc && bt_cursor_valid(cur)) {
-        dl_datom d;
-        bt_cursor_get(cur, &d);
-        if (dl_datom_cmp(order, &d, &key, nf) == 0) {
-            *out = d.e;
-            *found = 1;
-        }
-    }
-    if (!rc) rc = bt_cursor_error(cur);
-    bt_cursor_close(cur);
-    return rc;
-}
+/* api_view.c: the view-aware index scans (mode 0 = datoms). */
+int api_index_datoms(datalith_db *dbh, const char *args, size_t args_len,
+                     int fmt, int mode, char **out, size_t *out_len);
 
 DATALITH_API int datalith_datoms(datalith_db *dbh, const char *args,
                                  size_t args_len, int fmt, char **out,
                                  size_t *out_len) {
-    dl_arena a;
-    edn_value in, result;
-    dl_db *db = TO_DB(dbh);
-    dl_index order = DL_EAVT;
-    dl_datom key;
-    unsigned nf = 0;
-    int rc;
-
-    dl_err_clear();
-    if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
-    dl_arena_init(&a, 0);
-    memset(&key, 0, sizeof key);
-    rc = api_read(&a, args, args_len, fmt, "datoms", &in);
-    if (rc) goto done;
-    if (in.type != EDN_MAP) {
-        rc = dl_err_set(DATALITH_EINVAL,
-                        "datoms: expected a map {:index … :components […]}");
-        goto done;
-    }
-    rc = index_of(edn_map_getk(&in, "index"), &order);
-    if (rc) goto done;
-    const edn_value *comps = edn_map_getk(&in, "components");
-    if (comps && comps->type != EDN_NIL && !edn_is_seq(comps)) {
-        rc = dl_err_set(DATALITH_EINVAL, "datoms: :components must be a vector");
-        goto done;
-    }
-    /* Components come in index order; fill the key accordingly. */
-    static const char roles[3][4] = {{'e', 'a', 'v', 't'},
-                                     {'a', 'e', 'v', 't'},
-                                     {'a', 'v', 'e', 't'}};
-    size_t ncomp = comps && comps->type != EDN_NIL ? comps->n : 0;
-    if (ncomp > 4) {
-        rc = dl_err_set(DATALITH_EINVAL, "datoms: at most 4 components");
-        goto done;
-    }
-    int empty = 0;
-    for (size_t i = 0; i < ncomp && !rc; i++) {
-        const edn_value *c = &comps->u.items[i];
-        switch (roles[order][i]) {
-        case 'e': {
-            int found;
-            rc = resolve_eid(db, c, &key.e, &found);
-            if (!rc && !found) empty = 1;
-            break;
-        }
-        case 'a':
-            if (c->type != EDN_KEYWORD) {
-                rc = dl_err_set(DATALITH_ETYPE,
-                                "datoms: attribute component must be a keyword");
-                break;
-            }
-            key.a = c->u.sym;
-            if (dl_schema_flexibility(db->schema) == DL_FLEX_WRITE &&
-                !dl_schema_attr(db->schema, key.a))
-                rc = dl_err_set(DATALITH_ESCHEMA,
-                                "Bad entity attribute %s at nil, not defined "
-                                "in current schema",
-                                key.a->full);
-            break;
-        case 'v': key.v = *c; break;
-        case 't':
-            if (c->type != EDN_INT) {
-                rc = dl_err_set(DATALITH_ETYPE,
-                                "datoms: transaction component must be an id");
-                break;
-            }
-            key.tx = (uint64_t)c->u.i;
-            break;
-        }
-        nf++;
-    }
-    if (rc) goto done;
-
-    {
-        size_t cap = 64, n = 0;
-        edn_value *items = dl_arena_alloc(&a, cap * sizeof *items);
-        bt_cursor *cur = NULL;
-        if (!items) { rc = DATALITH_ENOMEM; goto done; }
-        if (!empty) {
-            rc = bt_cursor_open(&db->idx[order], &cur);
-            if (!rc) rc = nf ? bt_cursor_seek(cur, &key, nf, 0) : bt_cursor_first(cur);
-            while (!rc && bt_cursor_valid(cur)) {
-                dl_datom d;
-                bt_cursor_get(cur, &d);
-                if (nf && dl_datom_cmp(order, &d, &key, nf) != 0) break;
-                if (n == cap) {
-                    items = dl_arena_realloc(&a, items, cap * sizeof *items,
-                                             cap * 2 * sizeof *items);
-                    if (!items) { rc = DATALITH_ENOMEM; break; }
-                    cap *= 2;
-                }
-                edn_value v;
-                rc = edn_clone(&a, &d.v, &v);
-                if (rc) break;
-                d.v = v;
-                rc = datom_value(&a, &d, &items[n++]);
-                if (!rc) rc = bt_cursor_next(cur);
-            }
-            if (!rc && cur) rc = bt_cursor_error(cur);
-            bt_cursor_close(cur);
-        }
-        if (!rc) rc = edn_vector(&a, items, n, &result);
-        if (!rc) rc = api_write(&result, fmt, out, out_len);
-    }
-done:
-    dl_arena_free(&a);
-    return rc;
+    return api_index_datoms(dbh, args, args_len, fmt, 0, out, out_len);
 }
 
 /* ---- schema ---- */

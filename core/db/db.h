@@ -69,6 +69,12 @@ typedef struct dl_db {
     ** its bases ("" for none).  dl_conn_commit uses it as the parent and
     ** as the head it expects to replace. */
     char parent_key[DL_COMMIT_KEY_MAX];
+    /* The view this value is (core/db/view.h); all zero for a plain
+    ** snapshot.  Readers go through dl_scan_open, which honours them. */
+    unsigned view;            /* DL_VIEW_* bits */
+    uint64_t as_of_tx;        /* DL_VIEW_AS_OF: newest visible tx (incl.) */
+    uint64_t since_tx;        /* DL_VIEW_SINCE: only txs after this one */
+    struct dl_view_filter_link *filter; /* retained predicate chain or NULL */
 } dl_db;
 
 void dl_db_retain(dl_db *db);

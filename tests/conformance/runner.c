@@ -159,11 +159,114 @@ static int matches(dl_arena *a, const char *got_text, size_t got_len,
     return 0;
 }
 
+#define MAX_HELD 16
+
 typedef struct step_ctx {
     datalith_conn *conn;
     dl_arena *a;
     const edn_value *case_cfg;
+    /* snapshots held by :hold / :db-with under a name (:as) */
+    const edn_sym *held_name[MAX_HELD];
+    datalith_db *held[MAX_HELD];
+    int n_held;
 } step_ctx;
+
+/* The predicates of [:filter {:exclude-attr :kw}] / [:filter {:exclude-e n}]:
+** the datom arrives as EDN text, as a binding would see it. */
+typedef struct filter_ctx {
+    const edn_sym *attr; /* NULL: match on e */
+    int64_t e;
+} filter_ctx;
+
+static int filter_pred(void *ctx, const char *datom, size_t len) {
+    filter_ctx *f = ctx;
+    dl_arena a;
+    edn_value d;
+    int keep = 1;
+    dl_arena_init(&a, 0);
+    if (edn_read(&a, datom, len, NULL, &d) == 0 && d.type == EDN_TAGGED &&
+        d.u.tagged.val->type == EDN_VECTOR && d.u.tagged.val->n == 5) {
+        const edn_value *it = d.u.tagged.val->u.items;
+        if (f->attr) keep = !(it[1].type == EDN_KEYWORD && it[1].u.sym == f->attr);
+        else keep = !(it[0].type == EDN_INT && it[0].u.i == f->e);
+    }
+    dl_arena_free(&a);
+    return keep;
+}
+
+static void hold(step_ctx *cx, const edn_value *as, datalith_db *db) {
+    for (int i = 0; i < cx->n_held; i++)
+        if (cx->held_name[i] == as->u.sym) {
+            datalith_db_release(cx->held[i]);
+            cx->held[i] = db;
+            return;
+        }
+    if (cx->n_held == MAX_HELD) {
+        datalith_db_release(db);
+        return;
+    }
+    cx->held_name[cx->n_held] = as->u.sym;
+    cx->held[cx->n_held++] = db;
+}
+
+/* The snapshot a step reads: the held one named by :db, else the
+** connection's newest, then the :view ops applied in order.  *owned says
+** whether the caller must release it. */
+static int step_db(step_ctx *cx, const edn_value *step, datalith_db **out,
+                   int *owned) {
+    const edn_value *name = edn_map_getk(step, "db");
+    const edn_value *view = edn_map_getk(step, "view");
+    datalith_db *db = NULL;
+    int rc = 0;
+    *owned = 0;
+    if (name) {
+        for (int i = 0; i < cx->n_held; i++)
+            if (name->type == EDN_KEYWORD && cx->held_name[i] == name->u.sym)
+                db = cx->held[i];
+        if (!db) return dl_err_set(DATALITH_EINVAL, "runner: no snapshot held as :db");
+    } else {
+        if ((rc = datalith_conn_db(cx->conn, &db)) != 0) return rc;
+        *owned = 1;
+    }
+    for (size_t i = 0; view && edn_is_seq(view) && i < view->n && !rc; i++) {
+        const edn_value *v = &view->u.items[i];
+        const edn_value *op = v->type == EDN_KEYWORD ? v
+                              : edn_is_seq(v) && v->n ? &v->u.items[0] : NULL;
+        const edn_value *arg = edn_is_seq(v) && v->n > 1 ? &v->u.items[1] : NULL;
+        datalith_db *next = NULL;
+        char *text = arg ? print_value(arg) : NULL;
+        const char *o = op && op->type == EDN_KEYWORD ? op->u.sym->full : "";
+        if (!strcmp(o, "history")) {
+            rc = datalith_history(db, &next);
+        } else if (!strcmp(o, "as-of") && text) {
+            rc = datalith_as_of(db, text, strlen(text), DATALITH_FORMAT_EDN, &next);
+        } else if (!strcmp(o, "since") && text) {
+            rc = datalith_since(db, text, strlen(text), DATALITH_FORMAT_EDN, &next);
+        } else if (!strcmp(o, "filter") && arg && arg->type == EDN_MAP) {
+            filter_ctx *f = dl_arena_calloc(cx->a, 1, sizeof *f);
+            const edn_value *ea = edn_map_getk(arg, "exclude-attr");
+            const edn_value *ee = edn_map_getk(arg, "exclude-e");
+            if (!f) rc = DATALITH_ENOMEM;
+            else if (ea && ea->type == EDN_KEYWORD) f->attr = ea->u.sym;
+            else if (ee && ee->type == EDN_INT) f->e = ee->u.i;
+            else rc = dl_err_set(DATALITH_EINVAL, "runner: bad :filter");
+            if (!rc)
+                rc = datalith_db_filter(db, filter_pred, f, DATALITH_FORMAT_EDN,
+                                        &next);
+        } else {
+            rc = dl_err_set(DATALITH_EINVAL, "runner: unknown :view op");
+        }
+        free(text);
+        if (!rc) {
+            if (*owned) datalith_db_release(db);
+            db = next;
+            *owned = 1;
+        }
+    }
+    if (rc && *owned) datalith_db_release(db);
+    if (!rc) *out = db;
+    return rc;
+}
 
 /* Run one step; returns 1 if it behaved as the case says, else 0 and *why. */
 static int run_step(step_ctx *cx, const edn_value *step, char **why) {
@@ -188,23 +291,103 @@ static int run_step(step_ctx *cx, const edn_value *step, char **why) {
                                &out, &out_len);
         (void)db;
         subset = 1;
-    } else if (!strcmp(name, "datoms")) {
+    } else if (!strcmp(name, "datoms") || !strcmp(name, "seek-datoms") ||
+               !strcmp(name, "rseek-datoms") || !strcmp(name, "index-range")) {
         const edn_value *args = edn_map_getk(step, "args");
         arg = args ? print_value(args) : strdup("{}");
         datalith_db *db = NULL;
-        rc = datalith_conn_db(cx->conn, &db);
-        if (!rc) rc = datalith_datoms(db, arg, strlen(arg), DATALITH_FORMAT_EDN,
-                                      &out, &out_len);
-        datalith_db_release(db);
-    } else if (!strcmp(name, "schema") || !strcmp(name, "reverse-schema")) {
+        int owned;
+        size_t n = strlen(arg);
+        rc = step_db(cx, step, &db, &owned);
+        if (!rc) {
+            if (name[0] == 'd')
+                rc = datalith_datoms(db, arg, n, DATALITH_FORMAT_EDN, &out, &out_len);
+            else if (name[0] == 's')
+                rc = datalith_seek_datoms(db, arg, n, DATALITH_FORMAT_EDN, &out, &out_len);
+            else if (name[0] == 'r')
+                rc = datalith_rseek_datoms(db, arg, n, DATALITH_FORMAT_EDN, &out, &out_len);
+            else
+                rc = datalith_index_range(db, arg, n, DATALITH_FORMAT_EDN, &out, &out_len);
+            if (owned) datalith_db_release(db);
+        }
+    } else if (!strcmp(name, "schema") || !strcmp(name, "reverse-schema") ||
+               !strcmp(name, "metrics") || !strcmp(name, "is-filtered") ||
+               !strcmp(name, "entity")) {
         datalith_db *db = NULL;
-        rc = datalith_conn_db(cx->conn, &db);
-        if (!rc)
-            rc = name[0] == 's'
-                     ? datalith_schema(db, DATALITH_FORMAT_EDN, &out, &out_len)
-                     : datalith_reverse_schema(db, DATALITH_FORMAT_EDN, &out,
-                                               &out_len);
-        datalith_db_release(db);
+        int owned;
+        rc = step_db(cx, step, &db, &owned);
+        if (!rc) {
+            if (!strcmp(name, "schema")) {
+                rc = datalith_schema(db, DATALITH_FORMAT_EDN, &out, &out_len);
+            } else if (!strcmp(name, "reverse-schema")) {
+                rc = datalith_reverse_schema(db, DATALITH_FORMAT_EDN, &out, &out_len);
+            } else if (!strcmp(name, "metrics")) {
+                rc = datalith_metrics(db, DATALITH_FORMAT_EDN, &out, &out_len);
+            } else if (!strcmp(name, "is-filtered")) {
+                rc = datalith_is_filtered(db, &b);
+                is_bool = 1;
+            } else {
+                const edn_value *eid = edn_map_getk(step, "eid");
+                arg = eid ? print_value(eid) : strdup("nil");
+                rc = datalith_entity(db, arg, strlen(arg), DATALITH_FORMAT_EDN,
+                                     &out, &out_len);
+            }
+            if (owned) datalith_db_release(db);
+        }
+    } else if (!strcmp(name, "hold") || !strcmp(name, "with") ||
+               !strcmp(name, "db-with")) {
+        const edn_value *as = edn_map_getk(step, "as");
+        const edn_value *tx = edn_map_getk(step, "tx");
+        datalith_db *db = NULL, *after = NULL;
+        int owned;
+        if (name[0] != 'w' && (!as || as->type != EDN_KEYWORD)) {
+            *why = strdup(":hold / :db-with step without an :as keyword");
+            return 0;
+        }
+        if (name[0] != 'h' && !tx) {
+            *why = strdup(":with / :db-with step without :tx");
+            return 0;
+        }
+        rc = step_db(cx, step, &db, &owned);
+        if (!rc && name[0] == 'h') {
+            if (owned)
+                hold(cx, as, db);
+            else
+                rc = dl_err_set(DATALITH_EINVAL,
+                                "runner: :hold of a held snapshot needs a :view");
+        } else if (!rc) {
+            arg = print_value(tx);
+            if (name[0] == 'w') {
+                rc = datalith_with(db, arg, strlen(arg), DATALITH_FORMAT_EDN,
+                                   &out, &out_len);
+                subset = 1;
+            } else {
+                rc = datalith_db_with(db, arg, strlen(arg), DATALITH_FORMAT_EDN,
+                                      &after);
+                if (!rc) hold(cx, as, after);
+            }
+            if (owned) datalith_db_release(db);
+        }
+    } else if (!strcmp(name, "tempid")) {
+        const edn_value *part = edn_map_getk(step, "part");
+        const edn_value *below = edn_map_getk(step, "below");
+        arg = part ? print_value(part) : strdup("nil");
+        rc = datalith_tempid(arg, strlen(arg), DATALITH_FORMAT_EDN, &out, &out_len);
+        if (!rc && below) {
+            edn_value got;
+            int ok = edn_read(cx->a, out, out_len, NULL, &got) == 0 &&
+                     got.type == EDN_INT && below->type == EDN_INT &&
+                     got.u.i < below->u.i;
+            if (!ok) {
+                size_t n = out_len + 64;
+                *why = malloc(n);
+                snprintf(*why, n, "tempid %.*s is not below the bound",
+                         (int)out_len, out);
+                datalith_free(out);
+                free(arg);
+                return 0;
+            }
+        }
     } else if (!strcmp(name, "database-exists?") ||
                !strcmp(name, "create-database") ||
                !strcmp(name, "delete-database") || !strcmp(name, "connect")) {
@@ -312,6 +495,7 @@ static void run_case(const char *file, const edn_value *c) {
             ok = 0;
         }
     }
+    for (int i = 0; i < cx.n_held; i++) datalith_db_release(cx.held[i]);
     datalith_conn_release(cx.conn);
     if (cfg && do_create) datalith_delete_database(cfg, strlen(cfg), DATALITH_FORMAT_EDN);
     free(cfg);

@@ -163,6 +163,70 @@ done:
     return ret;
 }
 
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_with(JNIEnv *env, jclass cls, jlong db, jbyteArray tx) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *tx_p = NULL;
+    size_t tx_n = 0;
+    if (dj_check_handle(env, db, "db")) goto done;
+    if (dj_in_bytes(env, tx, 0, &tx_p, &tx_n)) goto done;
+    rc = datalith_with((datalith_db *)(intptr_t)db, tx_p, tx_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(tx_p);
+    datalith_free(out);
+    return ret;
+}
+
+JNIEXPORT jlong JNICALL Java_datalith_DatalithNative_dbWith(JNIEnv *env, jclass cls, jlong db, jbyteArray tx) {
+    (void)cls;
+    jlong ret = 0;
+    datalith_db *out = NULL;
+    int rc;
+    char *tx_p = NULL;
+    size_t tx_n = 0;
+    if (dj_check_handle(env, db, "db")) goto done;
+    if (dj_in_bytes(env, tx, 0, &tx_p, &tx_n)) goto done;
+    rc = datalith_db_with((datalith_db *)(intptr_t)db, tx_p, tx_n, DATALITH_FORMAT_CBOR, &out);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = (jlong)(intptr_t)out;
+done:
+    free(tx_p);
+    return ret;
+}
+
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_entity(JNIEnv *env, jclass cls, jlong db, jbyteArray eid) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *eid_p = NULL;
+    size_t eid_n = 0;
+    if (dj_check_handle(env, db, "db")) goto done;
+    if (dj_in_bytes(env, eid, 0, &eid_p, &eid_n)) goto done;
+    rc = datalith_entity((datalith_db *)(intptr_t)db, eid_p, eid_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(eid_p);
+    datalith_free(out);
+    return ret;
+}
+
 JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_datoms(JNIEnv *env, jclass cls, jlong db, jbyteArray args) {
     (void)cls;
     jbyteArray ret = NULL;
@@ -182,6 +246,144 @@ JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_datoms(JNIEnv *env, jc
 done:
     free(args_p);
     datalith_free(out);
+    return ret;
+}
+
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_seekDatoms(JNIEnv *env, jclass cls, jlong db, jbyteArray args) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *args_p = NULL;
+    size_t args_n = 0;
+    if (dj_check_handle(env, db, "db")) goto done;
+    if (dj_in_bytes(env, args, 0, &args_p, &args_n)) goto done;
+    rc = datalith_seek_datoms((datalith_db *)(intptr_t)db, args_p, args_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(args_p);
+    datalith_free(out);
+    return ret;
+}
+
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_rseekDatoms(JNIEnv *env, jclass cls, jlong db, jbyteArray args) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *args_p = NULL;
+    size_t args_n = 0;
+    if (dj_check_handle(env, db, "db")) goto done;
+    if (dj_in_bytes(env, args, 0, &args_p, &args_n)) goto done;
+    rc = datalith_rseek_datoms((datalith_db *)(intptr_t)db, args_p, args_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(args_p);
+    datalith_free(out);
+    return ret;
+}
+
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_indexRange(JNIEnv *env, jclass cls, jlong db, jbyteArray args) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *args_p = NULL;
+    size_t args_n = 0;
+    if (dj_check_handle(env, db, "db")) goto done;
+    if (dj_in_bytes(env, args, 0, &args_p, &args_n)) goto done;
+    rc = datalith_index_range((datalith_db *)(intptr_t)db, args_p, args_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(args_p);
+    datalith_free(out);
+    return ret;
+}
+
+JNIEXPORT jboolean JNICALL Java_datalith_DatalithNative_isFiltered(JNIEnv *env, jclass cls, jlong db) {
+    (void)cls;
+    jboolean ret = JNI_FALSE;
+    int out = 0;
+    int rc;
+    if (dj_check_handle(env, db, "db")) goto done;
+    rc = datalith_is_filtered((datalith_db *)(intptr_t)db, &out);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = out ? JNI_TRUE : JNI_FALSE;
+done:
+    return ret;
+}
+
+JNIEXPORT jlong JNICALL Java_datalith_DatalithNative_history(JNIEnv *env, jclass cls, jlong db) {
+    (void)cls;
+    jlong ret = 0;
+    datalith_db *out = NULL;
+    int rc;
+    if (dj_check_handle(env, db, "db")) goto done;
+    rc = datalith_history((datalith_db *)(intptr_t)db, &out);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = (jlong)(intptr_t)out;
+done:
+    return ret;
+}
+
+JNIEXPORT jlong JNICALL Java_datalith_DatalithNative_asOf(JNIEnv *env, jclass cls, jlong db, jbyteArray timePoint) {
+    (void)cls;
+    jlong ret = 0;
+    datalith_db *out = NULL;
+    int rc;
+    char *timePoint_p = NULL;
+    size_t timePoint_n = 0;
+    if (dj_check_handle(env, db, "db")) goto done;
+    if (dj_in_bytes(env, timePoint, 0, &timePoint_p, &timePoint_n)) goto done;
+    rc = datalith_as_of((datalith_db *)(intptr_t)db, timePoint_p, timePoint_n, DATALITH_FORMAT_CBOR, &out);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = (jlong)(intptr_t)out;
+done:
+    free(timePoint_p);
+    return ret;
+}
+
+JNIEXPORT jlong JNICALL Java_datalith_DatalithNative_since(JNIEnv *env, jclass cls, jlong db, jbyteArray timePoint) {
+    (void)cls;
+    jlong ret = 0;
+    datalith_db *out = NULL;
+    int rc;
+    char *timePoint_p = NULL;
+    size_t timePoint_n = 0;
+    if (dj_check_handle(env, db, "db")) goto done;
+    if (dj_in_bytes(env, timePoint, 0, &timePoint_p, &timePoint_n)) goto done;
+    rc = datalith_since((datalith_db *)(intptr_t)db, timePoint_p, timePoint_n, DATALITH_FORMAT_CBOR, &out);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = (jlong)(intptr_t)out;
+done:
+    free(timePoint_p);
     return ret;
 }
 
@@ -217,6 +419,45 @@ JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_reverseSchema(JNIEnv *
     }
     ret = dj_out_bytes(env, out, out_len);
 done:
+    datalith_free(out);
+    return ret;
+}
+
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_metrics(JNIEnv *env, jclass cls, jlong db) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    if (dj_check_handle(env, db, "db")) goto done;
+    rc = datalith_metrics((datalith_db *)(intptr_t)db, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    datalith_free(out);
+    return ret;
+}
+
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_tempid(JNIEnv *env, jclass cls, jbyteArray part) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *part_p = NULL;
+    size_t part_n = 0;
+    if (dj_in_bytes(env, part, 0, &part_p, &part_n)) goto done;
+    rc = datalith_tempid(part_p, part_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(part_p);
     datalith_free(out);
     return ret;
 }

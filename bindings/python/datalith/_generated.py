@@ -17,7 +17,7 @@ LIBRARY_VERSION = "0.1.0"
 
 FORMATS = {"edn": 0, "json": 1, "cbor": 2}
 
-__all__ = ["version", "value_convert", "database_exists", "create_database", "delete_database", "connect", "release", "db", "release_db", "transact", "datoms", "schema", "reverse_schema"]
+__all__ = ["version", "value_convert", "database_exists", "create_database", "delete_database", "connect", "release", "db", "release_db", "transact", "with_db", "db_with", "entity", "datoms", "seek_datoms", "rseek_datoms", "index_range", "is_filtered", "history", "as_of", "since", "schema", "reverse_schema", "metrics", "tempid"]
 
 
 def version() -> str:
@@ -234,6 +234,87 @@ def transact(conn: Any, tx: Any) -> Any:
     return rt.decode_value(rt.take_bytes(out[0], out1[0]))
 
 
+def with_db(db: Any, tx: Any) -> Any:
+    """Apply tx-data to a snapshot without committing; returns the transaction
+    report. Rejected on a filtered snapshot.
+
+    Args:
+        db: the snapshot
+        tx: the transaction data
+
+    Returns:
+        the transaction report
+
+    Raises:
+        TransactionError: tx-data is rejected, or `db` is filtered
+        SchemaError: schema violation
+        ParseError: malformed input text or bytes (has a position)
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    tx = rt.encode_value(tx)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_with(db, tx, len(tx), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def db_with(db: Any, tx: Any) -> Any:
+    """The snapshot after applying tx-data without committing: (:db-after (with db
+    tx)).
+
+    Args:
+        db: the snapshot
+        tx: the transaction data
+
+    Returns:
+        release with datalith_db_release
+
+    Raises:
+        TransactionError: transaction rejected
+        SchemaError: schema violation
+        ParseError: malformed input text or bytes (has a position)
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    tx = rt.encode_value(tx)
+    out = ffi.new('datalith_db **')
+    rc = lib.datalith_db_with(db, tx, len(tx), lib.DATALITH_FORMAT_CBOR, out)
+    if rc != 0:
+        raise_last(rc)
+    return rt.own_handle(out[0], lib.datalith_db_release)
+
+
+def entity(db: Any, eid: Any) -> Any:
+    """The entity as a map of all its attributes (references as {:db/id n}), or
+    nil. Datahike's entity is lazy; at this boundary it is materialised one
+    level deep.
+
+    Args:
+        db: the snapshot
+        eid: an entity id, lookup ref or ident
+
+    Returns:
+        a map or nil
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        ParseError: malformed input text or bytes (has a position)
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    eid = rt.encode_value(eid)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_entity(db, eid, len(eid), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
 def datoms(db: Any, args: Any) -> Any:
     """The datoms of an index (:eavt :aevt :avet) whose leading components equal
     the given ones.
@@ -261,6 +342,181 @@ def datoms(db: Any, args: Any) -> Any:
     if rc != 0:
         raise_last(rc)
     return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def seek_datoms(db: Any, args: Any) -> Any:
+    """The datoms of an index from the given components to the end of the index
+    (not prefix-bounded).
+
+    Args:
+        db: the snapshot
+        args: {:index :eavt :components [...]}
+
+    Returns:
+        a vector of datoms
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        ParseError: malformed input text or bytes (has a position)
+        ValueTypeError: a value of the wrong type
+        LimitError: a size, depth or memory limit was exceeded
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    args = rt.encode_value(args)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_seek_datoms(db, args, len(args), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def rseek_datoms(db: Any, args: Any) -> Any:
+    """The datoms of an index at or before the given components, in descending
+    order to the start of the index.
+
+    Args:
+        db: the snapshot
+        args: {:index :eavt :components [...]}
+
+    Returns:
+        a vector of datoms
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        ParseError: malformed input text or bytes (has a position)
+        ValueTypeError: a value of the wrong type
+        LimitError: a size, depth or memory limit was exceeded
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    args = rt.encode_value(args)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_rseek_datoms(db, args, len(args), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def index_range(db: Any, args: Any) -> Any:
+    """The AVET datoms of an indexed attribute with values between :start and :end
+    inclusive (nil = open).
+
+    Args:
+        db: the snapshot
+        args: {:attrid :age :start 18 :end 65}
+
+    Returns:
+        a vector of datoms
+
+    Raises:
+        InvalidArgumentError: the attribute is not indexed
+        ParseError: malformed input text or bytes (has a position)
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    args = rt.encode_value(args)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_index_range(db, args, len(args), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def is_filtered(db: Any) -> bool:
+    """True if the snapshot is a filtered view.
+
+    Args:
+        db: the snapshot
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+    """
+    db = rt.handle_ptr(db, 'db')
+    out = ffi.new('int *')
+    rc = lib.datalith_is_filtered(db, out)
+    if rc != 0:
+        raise_last(rc)
+    return bool(out[0])
+
+
+def history(db: Any) -> Any:
+    """A view with every assertion and retraction ever made (datoms carry added =
+    false for retractions). Requires :keep-history? true.
+
+    Args:
+        db: the snapshot
+
+    Returns:
+        release with datalith_db_release
+
+    Raises:
+        UnsupportedError: the database keeps no history
+        InvalidArgumentError: bad argument or misuse of the API
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    out = ffi.new('datalith_db **')
+    rc = lib.datalith_history(db, out)
+    if rc != 0:
+        raise_last(rc)
+    return rt.own_handle(out[0], lib.datalith_db_release)
+
+
+def as_of(db: Any, time_point: Any) -> Any:
+    """The database as it was at a transaction id or #inst, inclusive.
+
+    Args:
+        db: the snapshot
+        time_point: a transaction id (> 536870912) or an #inst
+
+    Returns:
+        release with datalith_db_release
+
+    Raises:
+        InvalidArgumentError: the transaction id is not above 536870912
+        UnsupportedError: the database keeps no history
+        ParseError: malformed input text or bytes (has a position)
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    time_point = rt.encode_value(time_point)
+    out = ffi.new('datalith_db **')
+    rc = lib.datalith_as_of(db, time_point, len(time_point), lib.DATALITH_FORMAT_CBOR, out)
+    if rc != 0:
+        raise_last(rc)
+    return rt.own_handle(out[0], lib.datalith_db_release)
+
+
+def since(db: Any, time_point: Any) -> Any:
+    """The datoms asserted strictly after a transaction id or #inst (exclusive).
+
+    Args:
+        db: the snapshot
+        time_point: a transaction id or an #inst
+
+    Returns:
+        release with datalith_db_release
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        UnsupportedError: not available in this build or version
+        ParseError: malformed input text or bytes (has a position)
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    time_point = rt.encode_value(time_point)
+    out = ffi.new('datalith_db **')
+    rc = lib.datalith_since(db, time_point, len(time_point), lib.DATALITH_FORMAT_CBOR, out)
+    if rc != 0:
+        raise_last(rc)
+    return rt.own_handle(out[0], lib.datalith_db_release)
 
 
 def schema(db: Any) -> Any:
@@ -303,6 +559,53 @@ def reverse_schema(db: Any) -> Any:
     out = ffi.new('char **')
     out1 = ffi.new('size_t *')
     rc = lib.datalith_reverse_schema(db, lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def metrics(db: Any) -> Any:
+    """Datom counts: {:count :avet-count :per-attr-counts :per-entity-counts} (+
+    :temporal-count :temporal-avet-count with history).
+
+    Args:
+        db: the snapshot
+
+    Returns:
+        the metrics map
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    db = rt.handle_ptr(db, 'db')
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_metrics(db, lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def tempid(part: Any) -> Any:
+    """A fresh negative temporary id for a partition (a process-wide counter
+    counting down from -1000001); :db.part/tx gives :db/current-tx.
+
+    Args:
+        part: the partition keyword, e.g. :db.part/user
+
+    Returns:
+        a negative id below -1000000, or :db/current-tx for :db.part/tx
+
+    Raises:
+        InvalidArgumentError: bad argument or misuse of the API
+        ParseError: malformed input text or bytes (has a position)
+    """
+    part = rt.encode_value(part)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_tempid(part, len(part), lib.DATALITH_FORMAT_CBOR, out, out1)
     if rc != 0:
         raise_last(rc)
     return rt.decode_value(rt.take_bytes(out[0], out1[0]))

@@ -11,11 +11,81 @@ public abstract class DatabaseApi extends Handle {
         super(ptr, release, kind);
     }
 
+    /** Apply tx-data to a snapshot without committing; returns the transaction
+     * report. Rejected on a filtered snapshot. Returns the transaction report
+     */
+    public final Object with(Object tx) {
+        return Datalith.with((Database) this, tx);
+    }
+
+    /** The snapshot after applying tx-data without committing: (:db-after (with
+     * db tx)). Returns release with datalith_db_release
+     */
+    public final Database dbWith(Object tx) {
+        return Datalith.dbWith((Database) this, tx);
+    }
+
+    /** The entity as a map of all its attributes (references as {:db/id n}), or
+     * nil. Datahike's entity is lazy; at this boundary it is materialised one
+     * level deep. Returns a map or nil
+     */
+    public final Object entity(Object eid) {
+        return Datalith.entity((Database) this, eid);
+    }
+
     /** The datoms of an index (:eavt :aevt :avet) whose leading components
      * equal the given ones. Returns a vector of datoms
      */
     public final Object datoms(Object args) {
         return Datalith.datoms((Database) this, args);
+    }
+
+    /** The datoms of an index from the given components to the end of the index
+     * (not prefix-bounded). Returns a vector of datoms
+     */
+    public final Object seekDatoms(Object args) {
+        return Datalith.seekDatoms((Database) this, args);
+    }
+
+    /** The datoms of an index at or before the given components, in descending
+     * order to the start of the index. Returns a vector of datoms
+     */
+    public final Object rseekDatoms(Object args) {
+        return Datalith.rseekDatoms((Database) this, args);
+    }
+
+    /** The AVET datoms of an indexed attribute with values between :start and
+     * :end inclusive (nil = open). Returns a vector of datoms
+     */
+    public final Object indexRange(Object args) {
+        return Datalith.indexRange((Database) this, args);
+    }
+
+    /** True if the snapshot is a filtered view. */
+    public final boolean isFiltered() {
+        return Datalith.isFiltered((Database) this);
+    }
+
+    /** A view with every assertion and retraction ever made (datoms carry added
+     * = false for retractions). Requires :keep-history? true. Returns release
+     * with datalith_db_release
+     */
+    public final Database history() {
+        return Datalith.history((Database) this);
+    }
+
+    /** The database as it was at a transaction id or #inst, inclusive. Returns
+     * release with datalith_db_release
+     */
+    public final Database asOf(Object timePoint) {
+        return Datalith.asOf((Database) this, timePoint);
+    }
+
+    /** The datoms asserted strictly after a transaction id or #inst
+     * (exclusive). Returns release with datalith_db_release
+     */
+    public final Database since(Object timePoint) {
+        return Datalith.since((Database) this, timePoint);
     }
 
     /** The schema: a map from attribute ident to its attribute map (with
@@ -31,5 +101,13 @@ public abstract class DatabaseApi extends Handle {
      */
     public final Object reverseSchema() {
         return Datalith.reverseSchema((Database) this);
+    }
+
+    /** Datom counts: {:count :avet-count :per-attr-counts :per-entity-counts}
+     * (+ :temporal-count :temporal-avet-count with history). Returns the
+     * metrics map
+     */
+    public final Object metrics() {
+        return Datalith.metrics((Database) this);
     }
 }

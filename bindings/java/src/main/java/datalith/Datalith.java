@@ -99,6 +99,37 @@ public final class Datalith extends DatalithHelpers {
         }
     }
 
+    /** Apply tx-data to a snapshot without committing; returns the transaction
+     * report. Rejected on a filtered snapshot. Returns the transaction report
+     */
+    public static Object with(Database db, Object tx) {
+        byte[] txCbor = Cbor.encode(tx);
+        try (Lease lease = new Lease()) {
+            return Cbor.decode(DatalithNative.with(lease.add(db, "db"), txCbor));
+        }
+    }
+
+    /** The snapshot after applying tx-data without committing: (:db-after (with
+     * db tx)). Returns release with datalith_db_release
+     */
+    public static Database dbWith(Database db, Object tx) {
+        byte[] txCbor = Cbor.encode(tx);
+        try (Lease lease = new Lease()) {
+            return new Database(DatalithNative.dbWith(lease.add(db, "db"), txCbor));
+        }
+    }
+
+    /** The entity as a map of all its attributes (references as {:db/id n}), or
+     * nil. Datahike's entity is lazy; at this boundary it is materialised one
+     * level deep. Returns a map or nil
+     */
+    public static Object entity(Database db, Object eid) {
+        byte[] eidCbor = Cbor.encode(eid);
+        try (Lease lease = new Lease()) {
+            return Cbor.decode(DatalithNative.entity(lease.add(db, "db"), eidCbor));
+        }
+    }
+
     /** The datoms of an index (:eavt :aevt :avet) whose leading components
      * equal the given ones. Returns a vector of datoms
      */
@@ -106,6 +137,73 @@ public final class Datalith extends DatalithHelpers {
         byte[] argsCbor = Cbor.encode(args);
         try (Lease lease = new Lease()) {
             return Cbor.decode(DatalithNative.datoms(lease.add(db, "db"), argsCbor));
+        }
+    }
+
+    /** The datoms of an index from the given components to the end of the index
+     * (not prefix-bounded). Returns a vector of datoms
+     */
+    public static Object seekDatoms(Database db, Object args) {
+        byte[] argsCbor = Cbor.encode(args);
+        try (Lease lease = new Lease()) {
+            return Cbor.decode(DatalithNative.seekDatoms(lease.add(db, "db"), argsCbor));
+        }
+    }
+
+    /** The datoms of an index at or before the given components, in descending
+     * order to the start of the index. Returns a vector of datoms
+     */
+    public static Object rseekDatoms(Database db, Object args) {
+        byte[] argsCbor = Cbor.encode(args);
+        try (Lease lease = new Lease()) {
+            return Cbor.decode(DatalithNative.rseekDatoms(lease.add(db, "db"), argsCbor));
+        }
+    }
+
+    /** The AVET datoms of an indexed attribute with values between :start and
+     * :end inclusive (nil = open). Returns a vector of datoms
+     */
+    public static Object indexRange(Database db, Object args) {
+        byte[] argsCbor = Cbor.encode(args);
+        try (Lease lease = new Lease()) {
+            return Cbor.decode(DatalithNative.indexRange(lease.add(db, "db"), argsCbor));
+        }
+    }
+
+    /** True if the snapshot is a filtered view. */
+    public static boolean isFiltered(Database db) {
+        try (Lease lease = new Lease()) {
+            return DatalithNative.isFiltered(lease.add(db, "db"));
+        }
+    }
+
+    /** A view with every assertion and retraction ever made (datoms carry added
+     * = false for retractions). Requires :keep-history? true. Returns release
+     * with datalith_db_release
+     */
+    public static Database history(Database db) {
+        try (Lease lease = new Lease()) {
+            return new Database(DatalithNative.history(lease.add(db, "db")));
+        }
+    }
+
+    /** The database as it was at a transaction id or #inst, inclusive. Returns
+     * release with datalith_db_release
+     */
+    public static Database asOf(Database db, Object timePoint) {
+        byte[] timePointCbor = Cbor.encode(timePoint);
+        try (Lease lease = new Lease()) {
+            return new Database(DatalithNative.asOf(lease.add(db, "db"), timePointCbor));
+        }
+    }
+
+    /** The datoms asserted strictly after a transaction id or #inst
+     * (exclusive). Returns release with datalith_db_release
+     */
+    public static Database since(Database db, Object timePoint) {
+        byte[] timePointCbor = Cbor.encode(timePoint);
+        try (Lease lease = new Lease()) {
+            return new Database(DatalithNative.since(lease.add(db, "db"), timePointCbor));
         }
     }
 
@@ -126,5 +224,24 @@ public final class Datalith extends DatalithHelpers {
         try (Lease lease = new Lease()) {
             return Cbor.decode(DatalithNative.reverseSchema(lease.add(db, "db")));
         }
+    }
+
+    /** Datom counts: {:count :avet-count :per-attr-counts :per-entity-counts}
+     * (+ :temporal-count :temporal-avet-count with history). Returns the
+     * metrics map
+     */
+    public static Object metrics(Database db) {
+        try (Lease lease = new Lease()) {
+            return Cbor.decode(DatalithNative.metrics(lease.add(db, "db")));
+        }
+    }
+
+    /** A fresh negative temporary id for a partition (a process-wide counter
+     * counting down from -1000001); :db.part/tx gives :db/current-tx. Returns
+     * a negative id below -1000000, or :db/current-tx for :db.part/tx
+     */
+    public static Object tempid(Object part) {
+        byte[] partCbor = Cbor.encode(part);
+        return Cbor.decode(DatalithNative.tempid(partCbor));
     }
 }

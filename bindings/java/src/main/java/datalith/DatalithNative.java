@@ -18,7 +18,19 @@ final class DatalithNative {
     static native long db(long conn);
     static native void releaseDb(long db);
     static native byte[] transact(long conn, byte[] tx);
+    static native byte[] with(long db, byte[] tx);
+    static native long dbWith(long db, byte[] tx);
+    static native byte[] entity(long db, byte[] eid);
     static native byte[] datoms(long db, byte[] args);
+    static native byte[] seekDatoms(long db, byte[] args);
+    static native byte[] rseekDatoms(long db, byte[] args);
+    static native byte[] indexRange(long db, byte[] args);
+    static native boolean isFiltered(long db);
+    static native long history(long db);
+    static native long asOf(long db, byte[] timePoint);
+    static native long since(long db, byte[] timePoint);
     static native byte[] schema(long db);
     static native byte[] reverseSchema(long db);
+    static native byte[] metrics(long db);
+    static native byte[] tempid(byte[] part);
 }
