@@ -147,6 +147,17 @@ static int file_to_edn(const char *path, int fmt, const char *what, const char *
     return rc;
 }
 
+/* A literal argument that also names a file: when the command fails, the
+** user probably meant edn:FILE. */
+static const char *hint_word;
+
+static void print_hint(void) {
+    if (hint_word)
+        fprintf(stderr, "datalith: hint: '%s' is a file; give it as edn:%s or json:%s\n",
+                hint_word, hint_word, hint_word);
+    hint_word = NULL;
+}
+
 /* A :value argument: edn:FILE, json:FILE, cbor:FILE or literal text. */
 static int value_arg(const cli_opts *o, const char *word, const char *what, const char **out,
                      size_t *n) {
@@ -161,15 +172,13 @@ static int value_arg(const cli_opts *o, const char *word, const char *what, cons
         fprintf(stderr, "datalith: %s: CBOR cannot be given literally; use cbor:FILE\n", what);
         return EXIT_USAGE;
     }
-    int rc = to_edn(word, strlen(word), o->in_fmt, what, out, n);
-    if (rc == EXIT_ENGINE) {
-        FILE *f = fopen(word, "rb");
-        if (f) {
-            fclose(f);
-            fprintf(stderr, "datalith: hint: '%s' is a file; give it as edn:%s or json:%s\n",
-                    word, word, word);
-        }
+    FILE *f = fopen(word, "rb");
+    if (f) {
+        fclose(f);
+        hint_word = word;
     }
+    int rc = to_edn(word, strlen(word), o->in_fmt, what, out, n);
+    if (rc) print_hint();
     return rc;
 }
 
@@ -597,6 +606,7 @@ static int run_command(const cli_opts *o, const cli_op *c, int argc, char **argv
     memset(&r, 0, sizeof r);
     if (c->call(args, DATALITH_FORMAT_EDN, &r)) {
         fprintf(stderr, "datalith: %s: %s\n", c->name, datalith_error_last()->message);
+        print_hint();
         return EXIT_ENGINE;
     }
     int rc = 0;
