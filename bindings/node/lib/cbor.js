@@ -315,7 +315,11 @@ function makeMap(pairs) {
   if (allKw) {
     const o = {};
     for (const [k, v] of pairs) {
-      Object.defineProperty(o, k.name, { value: v, enumerable: true, writable: true, configurable: true });
+      if (k.name === '__proto__') {
+        Object.defineProperty(o, k.name, { value: v, enumerable: true, writable: true, configurable: true });
+      } else {
+        o[k.name] = v;
+      }
     }
     return o;
   }
@@ -367,10 +371,10 @@ function dec(r, depth) {
         const kat = r.i;
         const k = dec(r, depth + 1);
         const v = dec(r, depth + 1);
-        if (typeof k === 'string' || typeof k === 'number' || k instanceof Keyword) {
-          const key = (typeof k) + ':' + (k instanceof Keyword ? k.name : String(k));
-          if (seen.has(key)) throw parseError('duplicate map key', kat);
-          seen.add(key);
+        // keywords are interned, so identity is equality for them too
+        if (typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint' || k instanceof Keyword) {
+          if (seen.has(k)) throw parseError('duplicate map key', kat);
+          seen.add(k);
         }
         pairs.push([k, v]);
       };

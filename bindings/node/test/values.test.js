@@ -103,3 +103,21 @@ test('keywordStrings option: strings starting with ":" become keywords', () => {
   }
   assert.strictEqual(d.toEdn([':a/b']), '[":a/b"]');
 });
+
+test('decoder edge cases: __proto__ keys, duplicate keys, indefinite lengths, small floats', () => {
+  const o = d.parseEdn('{:__proto__ 1 :a 2}');
+  assert.strictEqual(Object.getPrototypeOf(o), Object.prototype);
+  assert.deepStrictEqual(Object.keys(o), ['__proto__', 'a']);
+  assert.strictEqual(d.toEdn(o), '{:__proto__ 1 :a 2}');
+  // {"a" 1 "a" 2}
+  assert.throws(() => d.decode(Buffer.from('a2616101616102', 'hex')), (e) => e.code === 'DATALITH_EPARSE');
+  // {1 :x "1" :y} is fine: 1 and "1" differ
+  assert.strictEqual(d.decode(Buffer.from('a201d827623a7861316179', 'hex').subarray(0, 11)).size, 2);
+  // indefinite array [_ 1 2], indefinite text (_ "a" "b"), half float 1.5, single float 0.5
+  assert.deepStrictEqual(d.decode(Buffer.from('9f0102ff', 'hex')), [1, 2]);
+  assert.strictEqual(d.decode(Buffer.from('7f61616162ff', 'hex')), 'ab');
+  assert.strictEqual(d.decode(Buffer.from('f93e00', 'hex')), 1.5);
+  assert.strictEqual(d.decode(Buffer.from('fa3f000000', 'hex')), 0.5);
+  // tag 1001 {1: 1, -3: 5} is 1.005 s
+  assert.strictEqual(d.decode(Buffer.from('d903e9a201012205', 'hex')).getTime(), 1005);
+});
