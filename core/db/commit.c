@@ -46,7 +46,16 @@
 #include <time.h>
 #include <xxhash.h>
 
-#define COMMIT_FORMAT 1
+#define COMMIT_FORMAT 1      /* roots are complete */
+#define COMMIT_FORMAT_LOG 2  /* roots + the log tail (:log-count > 0) */
+
+/* Where a commit stands in the log tail (docs/format.md "The log tail"):
+** the roots of the last commit that flushed its index nodes, and how many
+** commits (and changes) have been logged since. */
+typedef struct dl_tail {
+    char roots[DL_INDEX_COUNT][DL_COMMIT_KEY_MAX];
+    uint64_t count, datoms;
+} dl_tail;
 
 struct dl_conn {
     int refs;                 /* under reg_mu */
@@ -61,6 +70,7 @@ struct dl_conn {
     char schema_key[DL_COMMIT_KEY_MAX]; /* key of cur->schema */
     int locked;               /* holds the store's writer lock */
     int mem;                  /* :memory branch kept in the process (below) */
+    dl_tail tail;             /* log tail state of `head` */
 };
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -271,6 +281,9 @@ typedef struct commit_rec {
     uint8_t id[16];
     char parent[DL_COMMIT_KEY_MAX];
     edn_value config; /* in the caller's arena */
+    uint64_t log_count, log_datoms; /* 0: roots are complete */
+    const uint8_t *txdata;          /* CBOR of this commit's changes */
+    size_t txdata_len;
 } commit_rec;
 
 static edn_value kw(const char *full) { return edn_keyword_str(full); }
@@ -292,7 +305,13 @@ static int rec_encode(dl_arena *a, const dl_config *cfg, const commit_rec *r,
         if ((rc = edn_string(a, (s), strlen(s), &v)) != 0) return rc;        \
         PUT(k, v);                                                           \
     } while (0)
-    PUT("format", edn_int(COMMIT_FORMAT));
+    PUT("format", edn_int(r->log_count ? COMMIT_FORMAT_LOG : COMMIT_FORMAT));
+    if (r->log_count) {
+        PUT("log-count", edn_int((int64_t)r->log_count));
+        PUT("log-datoms", edn_int((int64_t)r->log_datoms));
+        if ((rc = edn_bytes(a, r->txdata, r->txdata_len, &v)) != 0) return rc;
+        PUT("tx-data", v);
+    }
     if ((rc = dl_config_to_edn(a, cfg, &v)) != 0) return rc;
     PUT("config", v);
     for (int i = 0; i < DL_INDEX_COUNT; i++)
@@ -358,10 +377,25 @@ static int rec_read(dl_store *st, dl_arena *a, const char *key, commit_rec *r) {
     free(p);
     if (rc || m.type != EDN_MAP) return rec_bad(key, "commit record is not a CBOR map");
     if ((rc = rec_int(&m, "format", &x, key)) != 0) return rc;
-    if (x != COMMIT_FORMAT)
+    if (x != COMMIT_FORMAT && x != COMMIT_FORMAT_LOG)
         return dl_err_set(DATALITH_EUNSUPPORTED,
-                          "commit '%s' has format %lld; this build reads %d",
-                          key, (long long)x, COMMIT_FORMAT);
+                          "commit '%s' has format %lld; this build reads %d "
+                          "and %d",
+                          key, (long long)x, COMMIT_FORMAT, COMMIT_FORMAT_LOG);
+    if (x == COMMIT_FORMAT_LOG) {
+        int64_t cnt = 0, nd = 0;
+        const edn_value *td = edn_map_getk(&m, "tx-data");
+        if ((rc = rec_int(&m, "log-count", &cnt, key)) != 0) return rc;
+        if ((rc = rec_int(&m, "log-datoms", &nd, key)) != 0) return rc;
+        if (cnt <= 0 || cnt > 100000000 || nd < 0)
+            return rec_bad(key, "commit record has a bad :log-count");
+        if (!td || td->type != EDN_BYTES)
+            return rec_bad(key, "commit record lacks :tx-data");
+        r->log_count = (uint64_t)cnt;
+        r->log_datoms = (uint64_t)nd;
+        r->txdata = (const uint8_t *)td->u.s;
+        r->txdata_len = td->n;
+    }
     for (int i = 0; i < DL_INDEX_COUNT; i++)
         if ((rc = rec_str(&m, idx_key_name[i], r->roots[i], i < DL_TEAVT, key)) != 0)
             return rc;
@@ -407,45 +441,195 @@ static int head_read(dl_store *st, const char *branch, char key[DL_COMMIT_KEY_MA
     return 0;
 }
 
-/* A snapshot of commit `key` in env.  `reuse` (may be NULL) is a schema
-** already decoded from object `reuse_key`. */
-static int load_commit(dl_dbenv *env, const char *key, dl_schema *reuse,
-                       const char *reuse_key, dl_db **out,
-                       char schema_key[DL_COMMIT_KEY_MAX]) {
-    dl_arena a;
-    commit_rec r;
-    dl_db *db = NULL;
+/* ---- reading commits ---- */
+
+/* The schema of record r: `reuse` when its key matches, else decoded. */
+static int rec_schema(dl_dbenv *env, const commit_rec *r, dl_schema *reuse,
+                      const char *reuse_key, dl_schema **out) {
+    uint8_t *p;
+    size_t len;
     int rc;
-    dl_arena_init(&a, 0);
-    if ((rc = rec_read(env->store, &a, key, &r)) != 0) goto done;
-    if ((rc = dl_db_alloc(env, &db)) != 0) goto done;
-    for (int i = 0; i < DL_INDEX_COUNT; i++) {
-        if (!r.roots[i][0]) continue;
-        bt_tree_release(&db->idx[i]);
-        if ((rc = bt_tree_open(&env->bt, (dl_index)i, r.roots[i], &db->idx[i])) != 0)
-            goto done;
-    }
-    if (reuse && reuse_key && strcmp(reuse_key, r.schema) == 0) {
+    if (reuse && reuse_key && strcmp(reuse_key, r->schema) == 0) {
         dl_schema_retain(reuse);
-        db->schema = reuse;
-    } else {
-        uint8_t *p;
-        size_t len;
-        if ((rc = dl_obj_get(env->store, r.schema, DL_OBJ_SCHEMA, &p, &len)) != 0)
-            goto done;
-        rc = schema_decode(&env->config, r.schema, p, len, &db->schema);
-        free(p);
-        if (rc) goto done;
+        *out = reuse;
+        return 0;
     }
-    db->max_eid = r.max_eid;
-    db->max_tx = r.max_tx;
-    db->last_tx_instant = r.tx_instant;
-    db->hash = r.hash;
-    memcpy(db->commit_id, r.id, 16);
+    if ((rc = dl_obj_get(env->store, r->schema, DL_OBJ_SCHEMA, &p, &len)) != 0)
+        return rc;
+    rc = schema_decode(&env->config, r->schema, p, len, out);
+    free(p);
+    return rc;
+}
+
+static void rec_stamp(dl_db *db, const commit_rec *r, const char *key) {
+    db->max_eid = r->max_eid;
+    db->max_tx = r->max_tx;
+    db->last_tx_instant = r->tx_instant;
+    db->hash = r->hash;
+    memcpy(db->commit_id, r->id, 16);
     snprintf(db->commit_key, sizeof db->commit_key, "%s", key);
     snprintf(db->parent_key, sizeof db->parent_key, "%s", key);
-    snprintf(schema_key, DL_COMMIT_KEY_MAX, "%s", r.schema);
+    free(db->txdata);
+    db->txdata = NULL;
+    db->txdata_len = db->txdata_n = 0;
+}
+
+/* A snapshot of a record whose roots are complete (log_count 0). */
+static int load_flushed(dl_dbenv *env, const char *key, const commit_rec *r,
+                        dl_schema *reuse, const char *reuse_key, dl_db **out) {
+    dl_db *db = NULL;
+    int rc;
+    if ((rc = dl_db_alloc(env, &db)) != 0) return rc;
+    for (int i = 0; i < DL_INDEX_COUNT; i++) {
+        if (!r->roots[i][0]) continue;
+        bt_tree_release(&db->idx[i]);
+        if ((rc = bt_tree_open(&env->bt, (dl_index)i, r->roots[i], &db->idx[i])) != 0)
+            goto fail;
+    }
+    if ((rc = rec_schema(env, r, reuse, reuse_key, &db->schema)) != 0) goto fail;
+    rec_stamp(db, r, key);
+    *out = db;
+    return 0;
+fail:
+    dl_db_release(db);
+    return rc;
+}
+
+/* Apply record r's :tx-data to prev (its parent's snapshot) under key. */
+static int replay_one(dl_dbenv *env, const dl_db *prev, const char *prev_skey,
+                      const char *key, const commit_rec *r, dl_db **out) {
+    dl_arena a;
+    edn_value v;
+    dl_change *ch = NULL;
+    dl_schema *s = NULL;
+    int rc;
+    dl_arena_init(&a, 0);
+    rc = cbor_read(&a, r->txdata, r->txdata_len, NULL, &v);
+    if (rc || v.type != EDN_VECTOR) {
+        rc = rec_bad(key, "commit record has a bad :tx-data");
+        goto out;
+    }
+    if (!(ch = calloc(v.n ? v.n : 1, sizeof *ch))) {
+        rc = dl_err_nomem();
+        goto out;
+    }
+    for (uint32_t i = 0; i < v.n; i++) {
+        const edn_value *f = &v.u.items[i];
+        if (f->type != EDN_VECTOR || f->n != 5 || f->u.items[0].type != EDN_INT ||
+            f->u.items[1].type != EDN_KEYWORD || f->u.items[3].type != EDN_INT ||
+            f->u.items[4].type != EDN_BOOL) {
+            rc = rec_bad(key, "commit record has a bad :tx-data entry");
+            goto out;
+        }
+        ch[i].d.e = (uint64_t)f->u.items[0].u.i;
+        ch[i].d.a = f->u.items[1].u.sym;
+        ch[i].d.v = f->u.items[2];
+        ch[i].d.tx = (uint64_t)f->u.items[3].u.i;
+        ch[i].d.added = f->u.items[4].u.b;
+    }
+    if (strcmp(prev_skey, r->schema) != 0 &&
+        (rc = rec_schema(env, r, NULL, NULL, &s)) != 0)
+        goto out;
+    rc = dl_db_apply(prev, ch, v.n, s, r->max_eid, r->max_tx, r->tx_instant, out);
+    if (rc) {
+        if (rc != DATALITH_ENOMEM) {
+            char why[200];
+            snprintf(why, sizeof why, "%s", dl_err_last()->message ? dl_err_last()->message : "");
+            rc = dl_err_set(DATALITH_ECORRUPT,
+                            "corrupt object '%s': its :tx-data does not apply (%s)",
+                            key, why);
+        }
+        goto out;
+    }
+    rec_stamp(*out, r, key);
+out:
+    dl_schema_release(s);
+    free(ch);
+    dl_arena_free(&a);
+    return rc;
+}
+
+/* A snapshot of commit `key` in env.  `reuse` (may be NULL) is a schema
+** already decoded from object `reuse_key`.  `have` (may be NULL) is a
+** snapshot of an earlier commit of the branch (schema key `reuse_key`):
+** when `key` logs its changes on top of it, only the commits after it are
+** replayed.  *tail receives key's log tail state. */
+static int load_commit(dl_dbenv *env, const char *key, dl_schema *reuse,
+                       const char *reuse_key, const dl_db *have, dl_db **out,
+                       char schema_key[DL_COMMIT_KEY_MAX], dl_tail *tail) {
+    dl_arena a;
+    commit_rec *recs = NULL;
+    char (*keys)[DL_COMMIT_KEY_MAX] = NULL;
+    size_t n = 0, cap = 0;
+    dl_db *db = NULL;
+    const char *skey;
+    int rc = 0;
+    dl_arena_init(&a, 0);
+    /* newest first: key, its parent, … back to the flushed commit or to
+    ** `have` */
+    for (const char *k = key;;) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            void *p1 = realloc(recs, nc * sizeof *recs);
+            if (p1) recs = p1;
+            void *p2 = p1 ? realloc(keys, nc * sizeof *keys) : NULL;
+            if (p2) keys = p2;
+            if (!p1 || !p2) {
+                rc = dl_err_nomem();
+                goto done;
+            }
+            cap = nc;
+        }
+        snprintf(keys[n], DL_COMMIT_KEY_MAX, "%s", k);
+        if ((rc = rec_read(env->store, &a, k, &recs[n])) != 0) goto done;
+        commit_rec *r = &recs[n++];
+        if (n > 1 && (r->log_count != recs[n - 2].log_count - 1 ||
+                      memcmp(r->roots, recs[0].roots, sizeof r->roots) != 0)) {
+            rc = rec_bad(k, "commit record does not continue the log tail of its child");
+            goto done;
+        }
+        if (r->log_count == 0) break;
+        if (!r->parent[0]) {
+            rc = rec_bad(k, "commit record logs changes but has no parent");
+            goto done;
+        }
+        if (have && strcmp(r->parent, have->commit_key) == 0)
+            break; /* replay on top of the snapshot we have */
+        k = r->parent;
+    }
+    /* the base: the flushed commit, or `have` */
+    if (recs[n - 1].log_count == 0) {
+        if ((rc = load_flushed(env, keys[n - 1], &recs[n - 1], reuse, reuse_key,
+                               &db)) != 0)
+            goto done;
+        skey = recs[n - 1].schema;
+        n--;
+    } else {
+        dl_db_retain((dl_db *)have);
+        db = (dl_db *)have;
+        skey = reuse_key ? reuse_key : "";
+    }
+    while (n > 0) {
+        dl_db *nx = NULL;
+        n--;
+        if ((rc = replay_one(env, db, skey, keys[n], &recs[n], &nx)) != 0) goto done;
+        dl_db_release(db);
+        db = nx;
+        skey = recs[n].schema;
+    }
+    if (have && db == have) { /* cannot happen: key != have's key */
+        rc = rec_bad(key, "commit record replays nothing");
+        goto done;
+    }
+    snprintf(schema_key, DL_COMMIT_KEY_MAX, "%s", recs[0].schema);
+    if (tail) {
+        memcpy(tail->roots, recs[0].roots, sizeof tail->roots);
+        tail->count = recs[0].log_count;
+        tail->datoms = recs[0].log_datoms;
+    }
 done:
+    free(recs);
+    free(keys);
     dl_arena_free(&a);
     if (rc) {
         dl_db_release(db);
@@ -455,21 +639,37 @@ done:
     return 0;
 }
 
+/* ---- writing commits ---- */
+
 /* Write `next` as a commit whose head is expected to be `expected` ("" for
-** none).  On success sets next's commit fields and *schema_key. */
+** none).  With `tail` (the parent's log tail state) and changes recorded in
+** next->txdata, the commit logs them instead of flushing, while the tail
+** stays under the limits; otherwise every index node is flushed.  On
+** success sets next's commit fields, *schema_key and *tail. */
 static int write_commit(dl_dbenv *env, const char *branch, dl_db *next,
                         const char *expected, const dl_schema *known_schema,
-                        const char *known_key, char schema_key[DL_COMMIT_KEY_MAX]) {
+                        const char *known_key, char schema_key[DL_COMMIT_KEY_MAX],
+                        dl_tail *tail) {
     commit_rec r;
     dl_arena a;
     dl_buf b = DL_BUF_INIT;
     char ckey[DL_COMMIT_KEY_MAX];
     int rc = 0;
     memset(&r, 0, sizeof r);
-    /* 1. index nodes */
-    for (int i = 0; i < DL_INDEX_COUNT; i++) {
-        if (i >= DL_TEAVT && !env->config.keep_history) continue;
-        if ((rc = bt_flush(&next->idx[i], r.roots[i])) != 0) return rc;
+    /* 1. index nodes, or the log tail */
+    if (tail && next->txdata && tail->roots[DL_EAVT][0] &&
+        tail->count + 1 < DL_LOG_MAX_COMMITS &&
+        tail->datoms + next->txdata_n <= DL_LOG_MAX_DATOMS) {
+        memcpy(r.roots, tail->roots, sizeof r.roots);
+        r.log_count = tail->count + 1;
+        r.log_datoms = tail->datoms + next->txdata_n;
+        r.txdata = next->txdata;
+        r.txdata_len = next->txdata_len;
+    } else {
+        for (int i = 0; i < DL_INDEX_COUNT; i++) {
+            if (i >= DL_TEAVT && !env->config.keep_history) continue;
+            if ((rc = bt_flush(&next->idx[i], r.roots[i])) != 0) return rc;
+        }
     }
     /* 2. schema, unless it is the one already stored */
     if (known_schema && known_key && known_key[0] && next->schema == known_schema) {
@@ -508,6 +708,11 @@ static int write_commit(dl_dbenv *env, const char *branch, dl_db *next,
     snprintf(next->parent_key, sizeof next->parent_key, "%s", ckey);
     memcpy(next->commit_id, r.id, 16);
     snprintf(schema_key, DL_COMMIT_KEY_MAX, "%s", r.schema);
+    if (tail) {
+        memcpy(tail->roots, r.roots, sizeof r.roots);
+        tail->count = r.log_count;
+        tail->datoms = r.log_datoms;
+    }
 out:
     dl_buf_free(&b);
     return rc;
@@ -567,7 +772,7 @@ int dl_db_create(const dl_config *cfg) {
     }
     if ((rc = st->vt->lock_writer(st)) == 0) {
         if ((rc = dl_db_empty_in(env, &db)) == 0) {
-            rc = write_commit(env, branch_name(cfg), db, "", NULL, NULL, skey);
+            rc = write_commit(env, branch_name(cfg), db, "", NULL, NULL, skey, NULL);
             if (rc == DATALITH_ECONFLICT)
                 rc = dl_err_set(DATALITH_EEXISTS, "Database already exists.");
             dl_db_release(db);
@@ -690,7 +895,9 @@ static int conn_new(const dl_config *cfg, char *ident, dl_store *given,
         goto fail;
     }
     st = NULL; /* owned by env */
-    if ((rc = load_commit(c->env, head, NULL, NULL, &c->cur, c->schema_key)) != 0) {
+    c->env->log_tail = !c->mem && !given;
+    if ((rc = load_commit(c->env, head, NULL, NULL, NULL, &c->cur, c->schema_key,
+                          &c->tail)) != 0) {
         c->ident = NULL;
         goto fail;
     }
@@ -714,6 +921,12 @@ fail:
     if (st && st != given) st->vt->close(st);
     dl_arena_free(&a);
     return rc;
+}
+
+void dl_conn_set_log_tail(dl_conn *c, int on) {
+    pthread_mutex_lock(&c->mu);
+    c->env->log_tail = on && !c->mem;
+    pthread_mutex_unlock(&c->mu);
 }
 
 int dl_conn_open_store(const dl_config *cfg, dl_store *st, dl_conn **out) {
@@ -824,8 +1037,8 @@ int dl_conn_db(dl_conn *c, dl_db **out) {
     if (strcmp(head, c->head) != 0) {
         dl_db *db;
         char skey[DL_COMMIT_KEY_MAX];
-        if ((rc = load_commit(c->env, head, c->cur->schema, c->schema_key, &db,
-                              skey)) != 0)
+        if ((rc = load_commit(c->env, head, c->cur->schema, c->schema_key, c->cur,
+                              &db, skey, &c->tail)) != 0)
             goto out;
         dl_db_release(c->cur);
         c->cur = db;
@@ -873,7 +1086,7 @@ int dl_conn_commit(dl_conn *c, dl_db *next) {
         goto adopt;
     }
     rc = write_commit(c->env, c->branch, next, c->head, c->cur->schema,
-                      c->schema_key, skey);
+                      c->schema_key, skey, &c->tail);
     if (rc == DATALITH_ECONFLICT)
         rc = dl_err_set(DATALITH_ECONFLICT,
                         "Another writer moved the head of branch '%s' since "

@@ -22,6 +22,7 @@
 #include "db.h"
 #include "db_internal.h"
 
+#include "util/buf.h"
 #include "util/error.h"
 
 #include <stdlib.h>
@@ -91,6 +92,7 @@ void dl_db_release(dl_db *db) {
     for (int i = 0; i < DL_INDEX_COUNT; i++) bt_tree_release(&db->idx[i]);
     dl_schema_release(db->schema);
     dl_dbenv_release(db->env);
+    free(db->txdata);
     free(db);
 }
 
@@ -153,6 +155,42 @@ static uint64_t mix64(uint64_t z) {
 uint64_t dl_datom_hash(const dl_datom *d) {
     edn_value a = edn_keyword(d->a);
     return mix64(edn_hash(&d->v) ^ mix64(d->e) ^ mix64(edn_hash(&a) + 1));
+}
+
+/* ---- the log tail ----
+**
+** A value built on a committed base of a durable store records its changes
+** so that dl_conn_commit can write them into the commit record (:tx-data)
+** instead of flushing index nodes: a CBOR vector of [e :a v tx added]
+** vectors in application order (docs/format.md, "The log tail"). */
+static int encode_txdata(const dl_change *ch, size_t n, dl_db *db) {
+    dl_arena a;
+    dl_buf b = DL_BUF_INIT;
+    edn_value *items, vec;
+    int rc = 0;
+    dl_arena_init(&a, 0);
+    items = dl_arena_alloc(&a, (n ? n : 1) * sizeof *items);
+    if (!items) rc = DATALITH_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++) {
+        const dl_datom *d = &ch[i].d;
+        edn_value f[5];
+        f[0] = edn_int((int64_t)d->e);
+        f[1] = edn_keyword(d->a);
+        f[2] = d->v;
+        f[3] = edn_int((int64_t)d->tx);
+        f[4] = edn_bool(d->added);
+        rc = edn_vector(&a, f, 5, &items[i]);
+    }
+    if (!rc) rc = edn_vector(&a, items, n, &vec);
+    if (!rc) rc = cbor_write(&b, &vec);
+    dl_arena_free(&a);
+    if (rc) {
+        dl_buf_free(&b);
+        return rc == DATALITH_ENOMEM ? dl_err_nomem() : rc;
+    }
+    db->txdata = (uint8_t *)dl_buf_detach(&b, &db->txdata_len);
+    db->txdata_n = n;
+    return db->txdata ? 0 : dl_err_nomem();
 }
 
 /* ---- apply ---- */
@@ -259,6 +297,11 @@ int dl_db_apply(const dl_db *base, const dl_change *changes, size_t n,
     db->max_tx = max_tx;
     db->last_tx_instant = tx_instant;
     dl_db_set_base(db, base);
+    if (base->env->log_tail && base->commit_key[0] && n <= DL_LOG_MAX_DATOMS &&
+        (rc = encode_txdata(changes, n, db)) != 0) {
+        dl_db_release(db);
+        return rc;
+    }
     *out = db;
     return 0;
 }

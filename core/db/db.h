@@ -75,6 +75,13 @@ typedef struct dl_db {
     uint64_t as_of_tx;        /* DL_VIEW_AS_OF: newest visible tx (incl.) */
     uint64_t since_tx;        /* DL_VIEW_SINCE: only txs after this one */
     struct dl_view_filter_link *filter; /* retained predicate chain or NULL */
+    /* Internal to db.c/commit.c: for a value made by dl_db_apply on a
+    ** committed base of a durable store, its changes encoded as the commit
+    ** record's :tx-data (CBOR, docs/format.md "The log tail"); NULL when
+    ** not recorded (the commit then flushes the index nodes). */
+    uint8_t *txdata;
+    size_t txdata_len;
+    size_t txdata_n;          /* number of changes in txdata */
 } dl_db;
 
 void dl_db_retain(dl_db *db);

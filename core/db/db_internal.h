@@ -21,7 +21,15 @@ struct dl_dbenv {
     dl_store *store;  /* owned; closed with the last reference */
     bt_cache *cache;
     bt_env bt;
+    int log_tail;     /* durable store: commits may log their changes
+                      ** instead of flushing nodes (commit.c) */
 };
+
+/* Log tail limits: a commit flushes the index nodes when the commits since
+** the last flush would reach DL_LOG_MAX_COMMITS or their changes
+** DL_LOG_MAX_DATOMS; a dl_db_apply of more changes records none. */
+#define DL_LOG_MAX_COMMITS 1000
+#define DL_LOG_MAX_DATOMS 65536
 
 /* New env with refcount 1 taking ownership of `store` (may be NULL); on
 ** failure the store is not closed. */
@@ -46,7 +54,11 @@ static inline void dl_db_set_base(dl_db *db, const dl_db *base) {
 
 /* A private (unregistered) connection through an already open store `st`,
 ** which it takes ownership of on success (for tests wrapping a store, e.g.
-** store_fault).  Released with dl_conn_release like any other. */
+** store_fault).  Released with dl_conn_release like any other.  Its
+** commits flush every index node (no log tail) unless turned on below. */
 int dl_conn_open_store(const dl_config *cfg, dl_store *st, dl_conn **out);
+/* Let a connection's commits log their changes instead of flushing nodes
+** (the default for dl_conn_open on durable stores). */
+void dl_conn_set_log_tail(dl_conn *c, int on);
 
 #endif
