@@ -223,11 +223,13 @@ static int is_db_word(const char *word) {
            !strncmp(word, "asof:", 5) || !strncmp(word, "since:", 6);
 }
 
+#if !CLI_HAVE_HISTORY || !CLI_HAVE_AS_OF || !CLI_HAVE_SINCE
 static int unavailable(const char *what, const char *prefix, const char *op) {
     fprintf(stderr, "datalith: %s: the %s prefix needs the %s operation, which this build "
             "does not implement yet\n", what, prefix, op);
     return EXIT_ENGINE;
 }
+#endif
 
 /* A snapshot argument: db:CFG, history:CFG, asof:T:CFG, since:T:CFG. */
 static int db_arg(const char *word, const char *what, datalith_db **out) {
@@ -327,6 +329,26 @@ static void wrap(FILE *f, const char *indent, const char *text) {
     fputc('\n', f);
 }
 
+/* Like wrap, but the first line continues a line already at column `col`. */
+static void wrap_from(FILE *f, size_t col, const char *text) {
+    size_t start = col;
+    while (*text) {
+        size_t w = strcspn(text, " ");
+        if (col > start && col + 1 + w > 78) {
+            fprintf(f, "\n%*s", (int)start, "");
+            col = start;
+        } else if (col > start) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(text, 1, w, f);
+        col += w;
+        text += w;
+        while (*text == ' ') text++;
+    }
+    fputc('\n', f);
+}
+
 static const char *kind_hint(int kind) {
     switch (kind) {
     case CLI_K_HANDLE_CONN: return "conn:CFG";
@@ -366,9 +388,14 @@ static void usage(FILE *f) {
         } else {
             fprintf(f, "%s\n%-38s", line, "");
         }
+        /* The doc's first sentence, wrapped under column 38. */
         const char *dot = strstr(c->doc, ". ");
-        int len = dot ? (int)(dot - c->doc + 1) : (int)strlen(c->doc);
-        fprintf(f, "%.*s\n", len, c->doc);
+        size_t len = dot ? (size_t)(dot - c->doc + 1) : strlen(c->doc);
+        char first[512];
+        if (len >= sizeof first) len = sizeof first - 1;
+        memcpy(first, c->doc, len);
+        first[len] = 0;
+        wrap_from(f, 38, first);
     }
     fputs("\nhandle arguments: conn:CFG, db:CFG, history:CFG, asof:T:CFG, since:T:CFG\n"
           "(CFG: a file with the configuration map, EDN or .json).  Value arguments:\n"

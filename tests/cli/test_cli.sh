@@ -8,7 +8,7 @@
 # the first schema attribute is entity 1, user entities follow, the first
 # transaction is 536870913; EDN prints canonically (sorted maps).
 set -u
-D=$1
+case $1 in /*) D=$1 ;; *) D=$(pwd)/$1 ;; esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/datalith-cli.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
@@ -95,6 +95,20 @@ run datoms db:cfg.edn edn:args.edn
 expect "value from edn:FILE" 0 '[#datahike/Datom [5 :name "Cy" 536870916 true]]'
 run -f cbor datoms db:cfg.edn '{:index :eavt :components [5]}'
 if [ "$rc" = 0 ] && [ -n "$out" ]; then ok; else bad "-f cbor"; fi
+
+# ---- snapshots: history, as-of, since (a change of Bo's name to Bob)
+run transact conn:cfg.edn '[{:db/id 4 :name "Bob"}]'
+expect_out "transact change" 0 ":max-tx 536870917"
+run datoms history:cfg.edn '{:index :eavt :components [4]}'
+expect "history:" 0 '[#datahike/Datom [4 :name "Bo" 536870915 true] #datahike/Datom [4 :name "Bo" 536870917 false] #datahike/Datom [4 :name "Bob" 536870917 true]]'
+run datoms asof:536870916:cfg.edn '{:index :eavt :components [4]}'
+expect "asof:T:" 0 '[#datahike/Datom [4 :name "Bo" 536870915 true]]'
+run datoms since:536870916:cfg.edn '{:index :eavt :components [4]}'
+expect "since:T:" 0 '[#datahike/Datom [4 :name "Bob" 536870917 true]]'
+run datoms asof:12:cfg.edn '{:index :eavt}'
+expect_err "asof: with a bad T" 1 "argument 1 (db): "
+run entity db:cfg.edn 3
+expect "entity" 0 '{:age 36 :name "Ada" :db/id 3}'
 
 # ---- convert is kept
 out=$(echo '{:b 1 :a [1 2]}' | "$D" convert); rc=$?
