@@ -140,7 +140,7 @@ static int resolve_eid(const dl_db *db, const edn_value *v, uint64_t *out,
         if (!at || !at->unique)
             return dl_err_set(DATALITH_EINVAL,
                               "Lookup ref attribute should be marked as "
-                              ":db/unique: [%s ...]",
+                              ":db/unique: [:%s ...]",
                               v->u.items[0].u.sym->full);
         key.a = v->u.items[0].u.sym;
         key.v = v->u.items[1];
@@ -257,7 +257,7 @@ int api_index_datoms(datalith_db *dbh, const char *args, size_t args_len,
             if (dl_schema_flexibility(db->schema) == DL_FLEX_WRITE &&
                 !dl_schema_attr(db->schema, key.a))
                 rc = dl_err_set(DATALITH_ESCHEMA,
-                                "Bad entity attribute %s at nil, not defined "
+                                "Bad entity attribute :%s at nil, not defined "
                                 "in current schema",
                                 key.a->full);
             break;
@@ -327,7 +327,7 @@ DATALITH_API int datalith_index_range(datalith_db *dbh, const char *args,
     const dl_attr *at = dl_schema_attr(db->schema, attr->u.sym);
     if (!at || !at->avet) {
         rc = dl_err_set(DATALITH_EINVAL,
-                        "Attribute %s should be marked as :db/index true",
+                        "Attribute :%s should be marked as :db/index true",
                         attr->u.sym->full);
         goto done;
     }
