@@ -409,6 +409,24 @@ static int op_invoke(const bc_value *msg, const bc_value *id) {
     int dbs_at = -1;
     for (int k = 0; k < op->nargs; k++)
         if (op->args[k].kind == POD_K_HANDLES_DB) dbs_at = k;
+    /* Datahike's map form (q {:query Q :args [db ...]}) is spread into
+    ** (q Q db ...). */
+    const edn_value *mq = given == 1 && dbs_at == 1 ? edn_map_getk(&args.u.items[0], "query")
+                                                    : NULL;
+    if (mq) {
+        const edn_value *margs = edn_map_getk(&args.u.items[0], "args");
+        size_t na = margs && edn_is_seq(margs) ? margs->n : 0;
+        edn_value *spread = dl_arena_alloc(&st->arena, (na + 1) * sizeof *spread);
+        if (!spread) {
+            rc = reply_error(id, DATALITH_ENOMEM, "out of memory", 0, 0, var);
+            goto done;
+        }
+        spread[0] = *mq;
+        for (size_t i = 0; i < na; i++) spread[i + 1] = margs->u.items[i];
+        args.u.items = spread;
+        args.n = (uint32_t)(na + 1);
+        given = na + 1;
+    }
     /* Arity: exactly nargs, or, with :handles/db, fixed args + >= 1 db. */
     int arity_ok = dbs_at < 0 ? given == (size_t)op->nargs : given >= (size_t)dbs_at + 1;
     if (!arity_ok || op->nargs > MAX_ARGS) {

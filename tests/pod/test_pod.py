@@ -11,6 +11,7 @@ the canonical EDN printing documented in docs/, not taken from the pod's
 own output.  Standard library only.
 """
 
+import json
 import os
 import re
 import shutil
@@ -159,6 +160,38 @@ class DescribeTest(unittest.TestCase):
         pod = Pod()
         self.assertEqual(pod.request({"op": "describe", "id": "x1"})["id"], "x1")
         self.assertEqual(pod.close()[0], 0)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class FilesTest(unittest.TestCase):
+    """The registry manifest and the bb example agree with the pod."""
+
+    def setUp(self):
+        self.pod = Pod()
+        ns = self.pod.request({"op": "describe"})["namespaces"][0]
+        self.vars = {v["name"] for v in ns["vars"]}
+
+    def tearDown(self):
+        self.assertEqual(self.pod.close()[0], 0)
+
+    def test_manifest_is_edn_with_the_required_keys(self):
+        with open(os.path.join(ROOT, "bindings", "pod", "manifest.edn")) as f:
+            text = f.read()
+        # value-convert returns bytes, which the pod hands back as an EDN string.
+        canon = json.loads(self.pod.value("value-convert", "[%s :edn :edn]" % edn_str(text)))
+        for key in (":pod/name io.github.datalith/datalith", ':pod/version "0.1.0"',
+                    ":pod/artifacts [{", ':artifact/executable "datalith-pod"'):
+            self.assertIn(key, canon)
+
+    def test_example_uses_only_pod_vars(self):
+        with open(os.path.join(ROOT, "examples", "babashka", "example.clj")) as f:
+            text = f.read()
+        used = set(re.findall(r"\(d/([a-z?!-]+)", text))
+        self.assertTrue({"connect", "transact", "with-db", "release"} <= used, used)
+        self.assertEqual(used - self.vars, set())
+        self.assertIn("(require '[datalith.pod :as d])", text)
 
 
 class WorkflowTest(unittest.TestCase):
