@@ -1,0 +1,96 @@
+/*
+** api_pull.c — the public facade of pull and pull-many (spec/api.edn,
+** category :pull).
+**
+** Same shape as api_db.c: clear the thread's error, decode the selector and
+** the entity id(s) into a per-call arena, run core/pull, encode the result
+** in the caller's format, free the arena.  The result is fresh memory the
+** caller frees with datalith_free().
+*/
+#include "datalith.h"
+
+#include "db/db.h"
+#include "pull/pull.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "value/value.h"
+
+#include <stdlib.h>
+
+#define TO_DB(d) ((const dl_db *)(const void *)(d))
+
+static int api_read(dl_arena *a, const char *p, size_t n, int fmt,
+                    const char *what, edn_value *out) {
+    int rc;
+    if (!p && n) return dl_err_set(DATALITH_EINVAL, "%s: NULL data", what);
+    if (!p) p = "";
+    switch (fmt) {
+    case DATALITH_FORMAT_EDN: rc = edn_read(a, p, n, NULL, out); break;
+    case DATALITH_FORMAT_JSON: rc = json_read(a, p, n, NULL, out); break;
+    case DATALITH_FORMAT_CBOR:
+        rc = cbor_read(a, (const uint8_t *)p, n, NULL, out);
+        break;
+    default:
+        return dl_err_set(DATALITH_EINVAL, "%s: unknown format %d", what, fmt);
+    }
+    if (rc) dl_err_prefix("%s: ", what);
+    return rc;
+}
+
+static int api_write(const edn_value *v, int fmt, char **out, size_t *out_len) {
+    dl_buf b = DL_BUF_INIT;
+    int rc;
+    switch (fmt) {
+    case DATALITH_FORMAT_EDN: rc = edn_write(&b, v); break;
+    case DATALITH_FORMAT_JSON: rc = json_write(&b, v); break;
+    case DATALITH_FORMAT_CBOR: rc = cbor_write(&b, v); break;
+    default: rc = dl_err_set(DATALITH_EINVAL, "unknown format %d", fmt);
+    }
+    if (rc) {
+        dl_buf_free(&b);
+        return rc;
+    }
+    size_t len = 0;
+    *out = dl_buf_detach(&b, &len);
+    if (!*out) return dl_err_nomem();
+    if (out_len) *out_len = len;
+    return DATALITH_OK;
+}
+
+/* pull (many == 0) or pull-many (many == 1). */
+static int api_pull(datalith_db *dbh, const char *selector,
+                    size_t selector_len, const char *ids, size_t ids_len,
+                    int fmt, char **out, size_t *out_len, int many) {
+    dl_arena a;
+    edn_value pattern, id, result;
+    int rc;
+    dl_err_clear();
+    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
+    if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
+    dl_arena_init(&a, 0);
+    rc = api_read(&a, selector, selector_len, fmt, "selector", &pattern);
+    if (!rc) rc = api_read(&a, ids, ids_len, fmt, many ? "eids" : "eid", &id);
+    if (!rc)
+        rc = many ? dl_pull_many_value(&a, TO_DB(dbh), &pattern, &id, &result)
+                  : dl_pull_value(&a, TO_DB(dbh), &pattern, &id, &result);
+    if (!rc) rc = api_write(&result, fmt, out, out_len);
+    dl_arena_free(&a);
+    return rc;
+}
+
+DATALITH_API int datalith_pull(datalith_db *db, const char *selector,
+                               size_t selector_len, const char *eid,
+                               size_t eid_len, int fmt, char **out,
+                               size_t *out_len) {
+    return api_pull(db, selector, selector_len, eid, eid_len, fmt, out,
+                    out_len, 0);
+}
+
+DATALITH_API int datalith_pull_many(datalith_db *db, const char *selector,
+                                    size_t selector_len, const char *eids,
+                                    size_t eids_len, int fmt, char **out,
+                                    size_t *out_len) {
+    return api_pull(db, selector, selector_len, eids, eids_len, fmt, out,
+                    out_len, 1);
+}
