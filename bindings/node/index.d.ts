@@ -50,24 +50,28 @@ export declare class DatalithError extends Error {
   offset?: number;
 }
 
+/** A connection; its methods are the operations taking a connection first
+ *  (generated: ConnectionMethods). */
 export declare class Connection {
-  db(): Database;
-  transact(tx: any): Promise<any>;
-  transactSync(tx: any): any;
-  release(): Promise<void>;
-  releaseSync(): void;
+  private constructor();
+  /** True once released (explicitly; finalizers release dropped handles). */
   readonly released: boolean;
 }
+export interface Connection extends ConnectionMethods {}
+/** An immutable snapshot; its methods are the operations taking a snapshot
+ *  first (generated: DatabaseMethods), plus q(query, ...inputs) when q is
+ *  implemented. */
 export declare class Database {
-  datoms(args: any): Promise<Datom[]>;
-  datomsSync(args: any): Datom[];
-  schema(): any;
-  reverseSchema(): any;
-  release(): void;
+  private constructor();
   readonly released: boolean;
-  [op: string]: any;
 }
+export interface Database extends DatabaseMethods {}
+import type { ConnectionMethods, DatabaseMethods } from './lib/generated';
 
+/** A view keeping the datoms for which pred(datom) is truthy (hand-bound;
+ *  the predicate runs on the JS thread). Also db.filter(pred). */
+export declare function filter(db: Database, pred: (datom: Datom) => boolean): Database;
+export interface Database { filter(pred: (datom: Datom) => boolean): Database; }
 export declare function encode(value: any): Buffer;
 export declare function decode(bytes: Uint8Array): any;
 /** EDN text -> JS value (through the engine's reader). */

@@ -57,6 +57,33 @@ if (gen.q) {
   Database.prototype.qSync = function (query, ...inputs) { return gen.qSync(query, [this], inputs); };
 }
 
+/**
+ * filter(db, pred): a view of `db` keeping the datoms for which pred(datom)
+ * is truthy (nested filters compose with AND; with/dbWith are rejected on
+ * it).  Hand-bound (the spec offers no generated glue for callbacks): the
+ * predicate runs on the JS thread, also for the async variants of reads,
+ * which wait for it; an exception in it drops the datom and is reported
+ * as a process warning.  The predicate stays referenced for the life of
+ * the process (derived views may still call it).
+ */
+function filter(db, pred) {
+  if (typeof pred !== 'function') {
+    const e = new TypeError('filter: the predicate must be a function');
+    e.code = 'DATALITH_EINVAL';
+    throw e;
+  }
+  const h = native.filterSync(rt.handle(db, 'db', 'db'), (bytes) => {
+    try {
+      return !!pred(cbor.decode(bytes));
+    } catch (e) {
+      process.emitWarning('datalith filter predicate threw: ' + (e && e.message), 'DatalithWarning');
+      return false;
+    }
+  });
+  return rt.wrapDb(h);
+}
+Database.prototype.filter = function (pred) { return filter(this, pred); };
+
 /** EDN text -> JS value, read by the engine. */
 function parseEdn(text) {
   return cbor.decode(gen.valueConvert(text, 'edn', 'cbor'));
@@ -75,6 +102,7 @@ module.exports = {
   encode: cbor.encode,
   decode: cbor.decode,
   options: cbor.options,
+  filter,
   parseEdn,
   toEdn,
   statusName: native.statusName,

@@ -389,6 +389,22 @@ def gen_dts(spec, ops):
             L.append("export declare function %sSync(%s): %s;" % (op.names["js"], ps, r))
         else:
             L.append("export declare function %s(%s): %s;" % (op.names["js"], ps, r))
+    # the methods index.js attaches to Connection / Database (first argument)
+    for kind, iface in (("conn", "ConnectionMethods"), ("db", "DatabaseMethods")):
+        L.append("export interface %s {" % iface)
+        for op in ops:
+            if not (op.args and op.args[0].type == "handle/" + kind):
+                continue
+            args = _js_args(op)[1:]
+            ps = ", ".join("%s: %s" % (_arg_name(a), TS_IN[a.type]) for a in args)
+            r = TS_OUT[op.ret_type]
+            m = "release" if op.names["js"] == "releaseDb" else op.names["js"]
+            if op.blocking:
+                L.append("  %s(%s): Promise<%s>;" % (m, ps, r))
+                L.append("  %sSync(%s): %s;" % (m, ps, r))
+            else:
+                L.append("  %s(%s): %s;" % (m, ps, r))
+        L.append("}")
     return "\n".join(L) + "\n"
 
 

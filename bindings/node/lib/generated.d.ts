@@ -30,10 +30,69 @@ export declare function releaseDb(db: Database): void;
 /** Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed. Returns the transaction report {:db-before :db-after :tx-data :tempids :tx-meta}. */
 export declare function transact(conn: Connection, tx: any): Promise<any>;
 export declare function transactSync(conn: Connection, tx: any): any;
+/** Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot. */
+export declare function withDb(db: Database, tx: any): any;
+/** The snapshot after applying tx-data without committing: (:db-after (with db tx)). */
+export declare function dbWith(db: Database, tx: any): Database;
+/** The entity as a map of all its attributes (references as {:db/id n}), or nil. Datahike's entity is lazy; at this boundary it is materialised one level deep. */
+export declare function entity(db: Database, eid: any): Promise<any>;
+export declare function entitySync(db: Database, eid: any): any;
 /** The datoms of an index (:eavt :aevt :avet) whose leading components equal the given ones. */
 export declare function datoms(db: Database, args: any): Promise<any>;
 export declare function datomsSync(db: Database, args: any): any;
+/** The datoms of an index from the given components to the end of the index (not prefix-bounded). */
+export declare function seekDatoms(db: Database, args: any): Promise<any>;
+export declare function seekDatomsSync(db: Database, args: any): any;
+/** The datoms of an index at or before the given components, in descending order to the start of the index. */
+export declare function rseekDatoms(db: Database, args: any): Promise<any>;
+export declare function rseekDatomsSync(db: Database, args: any): any;
+/** The AVET datoms of an indexed attribute with values between :start and :end inclusive (nil = open). */
+export declare function indexRange(db: Database, args: any): Promise<any>;
+export declare function indexRangeSync(db: Database, args: any): any;
+/** True if the snapshot is a filtered view. */
+export declare function isFiltered(db: Database): boolean;
+/** A view with every assertion and retraction ever made (datoms carry added = false for retractions). Requires :keep-history? true. */
+export declare function history(db: Database): Database;
+/** The database as it was at a transaction id or #inst, inclusive. */
+export declare function asOf(db: Database, timePoint: any): Database;
+/** The datoms asserted strictly after a transaction id or #inst (exclusive). */
+export declare function since(db: Database, timePoint: any): Database;
 /** The schema: a map from attribute ident to its attribute map (with :db/id). */
 export declare function schema(db: Database): any;
 /** The schema inverted: a map from property (:db/index, :db.unique/identity, :db/ident ...) to the set of attributes that have it. */
 export declare function reverseSchema(db: Database): any;
+/** Datom counts: {:count :avet-count :per-attr-counts :per-entity-counts} (+ :temporal-count :temporal-avet-count with history). */
+export declare function metrics(db: Database): Promise<any>;
+export declare function metricsSync(db: Database): any;
+/** A fresh negative temporary id for a partition (a process-wide counter counting down from -1000001); :db.part/tx gives :db/current-tx. */
+export declare function tempid(part: any): any;
+export interface ConnectionMethods {
+  release(): Promise<void>;
+  releaseSync(): void;
+  db(): Database;
+  transact(tx: any): Promise<any>;
+  transactSync(tx: any): any;
+}
+export interface DatabaseMethods {
+  release(): void;
+  withDb(tx: any): any;
+  dbWith(tx: any): Database;
+  entity(eid: any): Promise<any>;
+  entitySync(eid: any): any;
+  datoms(args: any): Promise<any>;
+  datomsSync(args: any): any;
+  seekDatoms(args: any): Promise<any>;
+  seekDatomsSync(args: any): any;
+  rseekDatoms(args: any): Promise<any>;
+  rseekDatomsSync(args: any): any;
+  indexRange(args: any): Promise<any>;
+  indexRangeSync(args: any): any;
+  isFiltered(): boolean;
+  history(): Database;
+  asOf(timePoint: any): Database;
+  since(timePoint: any): Database;
+  schema(): any;
+  reverseSchema(): any;
+  metrics(): Promise<any>;
+  metricsSync(): any;
+}

@@ -10,7 +10,7 @@ const rt = require('./runtime');
 const LIBRARY_VERSION = '0.1.0';
 const FORMATS = Object.freeze({edn: 0, json: 1, cbor: 2});
 const STATUS = Object.freeze({DATALITH_OK: 0, DATALITH_ENOMEM: -1, DATALITH_EINVAL: -2, DATALITH_EPARSE: -3, DATALITH_ELIMIT: -4, DATALITH_ETYPE: -5, DATALITH_EIO: -6, DATALITH_ECORRUPT: -7, DATALITH_ELOCKED: -8, DATALITH_ENOTFOUND: -9, DATALITH_EEXISTS: -10, DATALITH_ESCHEMA: -11, DATALITH_ETX: -12, DATALITH_EQUERY: -13, DATALITH_ECANCELED: -14, DATALITH_EUNSUPPORTED: -15, DATALITH_ECONFLICT: -16, DATALITH_EINTERNAL: -17});
-const BLOCKING = Object.freeze(['databaseExists', 'createDatabase', 'deleteDatabase', 'connect', 'release', 'transact', 'datoms']);
+const BLOCKING = Object.freeze(['databaseExists', 'createDatabase', 'deleteDatabase', 'connect', 'release', 'transact', 'entity', 'datoms', 'seekDatoms', 'rseekDatoms', 'indexRange', 'metrics']);
 
 // name, blocking?, the handle kind of the first argument (or null)
 const OPS = Object.freeze([
@@ -24,9 +24,21 @@ const OPS = Object.freeze([
   { name: 'db', blocking: false, first: 'conn' },
   { name: 'releaseDb', blocking: false, first: 'db' },
   { name: 'transact', blocking: true, first: 'conn' },
+  { name: 'withDb', blocking: false, first: 'db' },
+  { name: 'dbWith', blocking: false, first: 'db' },
+  { name: 'entity', blocking: true, first: 'db' },
   { name: 'datoms', blocking: true, first: 'db' },
+  { name: 'seekDatoms', blocking: true, first: 'db' },
+  { name: 'rseekDatoms', blocking: true, first: 'db' },
+  { name: 'indexRange', blocking: true, first: 'db' },
+  { name: 'isFiltered', blocking: false, first: 'db' },
+  { name: 'history', blocking: false, first: 'db' },
+  { name: 'asOf', blocking: false, first: 'db' },
+  { name: 'since', blocking: false, first: 'db' },
   { name: 'schema', blocking: false, first: 'db' },
   { name: 'reverseSchema', blocking: false, first: 'db' },
+  { name: 'metrics', blocking: true, first: 'db' },
+  { name: 'tempid', blocking: false, first: null },
 ]);
 
 /**
@@ -228,6 +240,61 @@ function transact(conn, tx) {
 }
 
 /**
+ * Apply tx-data to a snapshot without committing; returns the transaction
+ * report. Rejected on a filtered snapshot.
+ * @param db the snapshot
+ * @param tx the transaction data
+ * @returns the transaction report
+ * @throws {DatalithError} .code DATALITH_ETX, DATALITH_ESCHEMA, DATALITH_EPARSE, DATALITH_ENOMEM
+ */
+function withDb(db, tx) {
+  return rt.decode(native.withDbSync(rt.handle(db, 'db', 'db'), rt.encode(tx)));
+}
+
+/**
+ * The snapshot after applying tx-data without committing: (:db-after (with
+ * db tx)).
+ * @param db the snapshot
+ * @param tx the transaction data
+ * @returns release with datalith_db_release
+ * @throws {DatalithError} .code DATALITH_ETX, DATALITH_ESCHEMA, DATALITH_EPARSE, DATALITH_ENOMEM
+ */
+function dbWith(db, tx) {
+  return rt.wrapDb(native.dbWithSync(rt.handle(db, 'db', 'db'), rt.encode(tx)));
+}
+
+/**
+ * The entity as a map of all its attributes (references as {:db/id n}), or
+ * nil. Datahike's entity is lazy; at this boundary it is materialised one
+ * level deep.
+ * @param db the snapshot
+ * @param eid an entity id, lookup ref or ident
+ * @returns a map or nil
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EPARSE, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function entitySync(db, eid) {
+  return rt.decode(native.entitySync(rt.handle(db, 'db', 'db'), rt.encode(eid)));
+}
+/**
+ * The entity as a map of all its attributes (references as {:db/id n}), or
+ * nil. Datahike's entity is lazy; at this boundary it is materialised one
+ * level deep.
+ * @param db the snapshot
+ * @param eid an entity id, lookup ref or ident
+ * @returns a map or nil
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EPARSE, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function entity(db, eid) {
+  let p;
+  try {
+    p = native.entityAsync(rt.handle(db, 'db', 'db'), rt.encode(eid));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return p.then(rt.decode);
+}
+
+/**
  * The datoms of an index (:eavt :aevt :avet) whose leading components equal
  * the given ones.
  * @param db the snapshot
@@ -257,6 +324,135 @@ function datoms(db, args) {
 }
 
 /**
+ * The datoms of an index from the given components to the end of the index
+ * (not prefix-bounded).
+ * @param db the snapshot
+ * @param args {:index :eavt :components [...]}
+ * @returns a vector of datoms
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EPARSE, DATALITH_ETYPE, DATALITH_ELIMIT, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function seekDatomsSync(db, args) {
+  return rt.decode(native.seekDatomsSync(rt.handle(db, 'db', 'db'), rt.encode(args)));
+}
+/**
+ * The datoms of an index from the given components to the end of the index
+ * (not prefix-bounded).
+ * @param db the snapshot
+ * @param args {:index :eavt :components [...]}
+ * @returns a vector of datoms
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EPARSE, DATALITH_ETYPE, DATALITH_ELIMIT, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function seekDatoms(db, args) {
+  let p;
+  try {
+    p = native.seekDatomsAsync(rt.handle(db, 'db', 'db'), rt.encode(args));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return p.then(rt.decode);
+}
+
+/**
+ * The datoms of an index at or before the given components, in descending
+ * order to the start of the index.
+ * @param db the snapshot
+ * @param args {:index :eavt :components [...]}
+ * @returns a vector of datoms
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EPARSE, DATALITH_ETYPE, DATALITH_ELIMIT, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function rseekDatomsSync(db, args) {
+  return rt.decode(native.rseekDatomsSync(rt.handle(db, 'db', 'db'), rt.encode(args)));
+}
+/**
+ * The datoms of an index at or before the given components, in descending
+ * order to the start of the index.
+ * @param db the snapshot
+ * @param args {:index :eavt :components [...]}
+ * @returns a vector of datoms
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EPARSE, DATALITH_ETYPE, DATALITH_ELIMIT, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function rseekDatoms(db, args) {
+  let p;
+  try {
+    p = native.rseekDatomsAsync(rt.handle(db, 'db', 'db'), rt.encode(args));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return p.then(rt.decode);
+}
+
+/**
+ * The AVET datoms of an indexed attribute with values between :start and
+ * :end inclusive (nil = open).
+ * @param db the snapshot
+ * @param args {:attrid :age :start 18 :end 65}
+ * @returns a vector of datoms
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EPARSE, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function indexRangeSync(db, args) {
+  return rt.decode(native.indexRangeSync(rt.handle(db, 'db', 'db'), rt.encode(args)));
+}
+/**
+ * The AVET datoms of an indexed attribute with values between :start and
+ * :end inclusive (nil = open).
+ * @param db the snapshot
+ * @param args {:attrid :age :start 18 :end 65}
+ * @returns a vector of datoms
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EPARSE, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function indexRange(db, args) {
+  let p;
+  try {
+    p = native.indexRangeAsync(rt.handle(db, 'db', 'db'), rt.encode(args));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return p.then(rt.decode);
+}
+
+/**
+ * True if the snapshot is a filtered view.
+ * @param db the snapshot
+ * @throws {DatalithError} .code DATALITH_EINVAL
+ */
+function isFiltered(db) {
+  return native.isFilteredSync(rt.handle(db, 'db', 'db'));
+}
+
+/**
+ * A view with every assertion and retraction ever made (datoms carry added =
+ * false for retractions). Requires :keep-history? true.
+ * @param db the snapshot
+ * @returns release with datalith_db_release
+ * @throws {DatalithError} .code DATALITH_EUNSUPPORTED, DATALITH_EINVAL, DATALITH_ENOMEM
+ */
+function history(db) {
+  return rt.wrapDb(native.historySync(rt.handle(db, 'db', 'db')));
+}
+
+/**
+ * The database as it was at a transaction id or #inst, inclusive.
+ * @param db the snapshot
+ * @param timePoint a transaction id (> 536870912) or an #inst
+ * @returns release with datalith_db_release
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EUNSUPPORTED, DATALITH_EPARSE, DATALITH_ENOMEM
+ */
+function asOf(db, timePoint) {
+  return rt.wrapDb(native.asOfSync(rt.handle(db, 'db', 'db'), rt.encode(timePoint)));
+}
+
+/**
+ * The datoms asserted strictly after a transaction id or #inst (exclusive).
+ * @param db the snapshot
+ * @param timePoint a transaction id or an #inst
+ * @returns release with datalith_db_release
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EUNSUPPORTED, DATALITH_EPARSE, DATALITH_ENOMEM
+ */
+function since(db, timePoint) {
+  return rt.wrapDb(native.sinceSync(rt.handle(db, 'db', 'db'), rt.encode(timePoint)));
+}
+
+/**
  * The schema: a map from attribute ident to its attribute map (with :db/id).
  * @param db the snapshot
  * @returns the schema map
@@ -277,6 +473,44 @@ function reverseSchema(db) {
   return rt.decode(native.reverseSchemaSync(rt.handle(db, 'db', 'db')));
 }
 
+/**
+ * Datom counts: {:count :avet-count :per-attr-counts :per-entity-counts} (+
+ * :temporal-count :temporal-avet-count with history).
+ * @param db the snapshot
+ * @returns the metrics map
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function metricsSync(db) {
+  return rt.decode(native.metricsSync(rt.handle(db, 'db', 'db')));
+}
+/**
+ * Datom counts: {:count :avet-count :per-attr-counts :per-entity-counts} (+
+ * :temporal-count :temporal-avet-count with history).
+ * @param db the snapshot
+ * @returns the metrics map
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function metrics(db) {
+  let p;
+  try {
+    p = native.metricsAsync(rt.handle(db, 'db', 'db'));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return p.then(rt.decode);
+}
+
+/**
+ * A fresh negative temporary id for a partition (a process-wide counter
+ * counting down from -1000001); :db.part/tx gives :db/current-tx.
+ * @param part the partition keyword, e.g. :db.part/user
+ * @returns a negative id below -1000000, or :db/current-tx for :db.part/tx
+ * @throws {DatalithError} .code DATALITH_EINVAL, DATALITH_EPARSE
+ */
+function tempid(part) {
+  return rt.decode(native.tempidSync(rt.encode(part)));
+}
+
 module.exports = {
   LIBRARY_VERSION, FORMATS, STATUS, BLOCKING, OPS,
   version,
@@ -295,8 +529,25 @@ module.exports = {
   releaseDb,
   transactSync,
   transact,
+  withDb,
+  dbWith,
+  entitySync,
+  entity,
   datomsSync,
   datoms,
+  seekDatomsSync,
+  seekDatoms,
+  rseekDatomsSync,
+  rseekDatoms,
+  indexRangeSync,
+  indexRange,
+  isFiltered,
+  history,
+  asOf,
+  since,
   schema,
   reverseSchema,
+  metricsSync,
+  metrics,
+  tempid,
 };

@@ -10,6 +10,7 @@
 ** code, and for parse errors .line/.column (1-based) and .offset.  Bad
 ** argument types from JS are TypeErrors with .code "DATALITH_EINVAL".
 */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,6 +520,146 @@ napi_value dln_run(napi_env env, napi_callback_info info, const dln_op *op, int 
     return promise;
 }
 
+/* ---- filter: a JS predicate as a datalith_filter_fn ----
+**
+** The spec does not offer filter to generated host glue (it takes a
+** callback), so it is bound here by hand.  The engine calls the predicate
+** during scans of the view, on whatever thread runs the scan:
+**
+**   the JS thread (a ...Sync call)    -> call the JS function directly
+**   a libuv worker (an async call)    -> hand the datom to the JS thread
+**                                        through a thread-safe function and
+**                                        wait for the answer
+**
+** The JS function receives the datom as CBOR bytes (lib/filter wrapper
+** decodes it and catches exceptions) and returns true to keep the datom.
+** The context lives as long as the process: views derived from a filtered
+** view keep calling it and the engine does not say when the last one goes.
+*/
+typedef struct dln_filter {
+    napi_env env;
+    napi_ref fn;
+    napi_threadsafe_function tsfn;
+    pthread_t js_thread;
+} dln_filter;
+
+typedef struct dln_filter_req {
+    const char *datom;
+    size_t len;
+    int keep;
+    int done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} dln_filter_req;
+
+static int dln_filter_call_js(napi_env env, dln_filter *f, const char *datom, size_t len)
+{
+    napi_handle_scope scope;
+    napi_value fn, global, arg, res;
+    void *data;
+    bool keep = false;
+    if (napi_open_handle_scope(env, &scope) != napi_ok)
+        return 0;
+    if (napi_get_reference_value(env, f->fn, &fn) == napi_ok
+        && napi_get_global(env, &global) == napi_ok
+        && napi_create_buffer_copy(env, len, len ? datom : "", &data, &arg) == napi_ok
+        && napi_call_function(env, global, fn, 1, &arg, &res) == napi_ok) {
+        napi_coerce_to_bool(env, res, &res);
+        napi_get_value_bool(env, res, &keep);
+    } else {
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (pending) {
+            napi_value e;
+            napi_get_and_clear_last_exception(env, &e);
+        }
+    }
+    napi_close_handle_scope(env, scope);
+    return keep;
+}
+
+static void dln_filter_tsfn_call(napi_env env, napi_value js_cb, void *context, void *data)
+{
+    dln_filter *f = context;
+    dln_filter_req *r = data;
+    int keep = env ? dln_filter_call_js(env, f, r->datom, r->len) : 0;
+    pthread_mutex_lock(&r->mu);
+    r->keep = keep;
+    r->done = 1;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int dln_filter_pred(void *ctx, const char *datom, size_t len)
+{
+    dln_filter *f = ctx;
+    dln_filter_req r;
+    if (pthread_equal(pthread_self(), f->js_thread))
+        return dln_filter_call_js(f->env, f, datom, len);
+    r.datom = datom;
+    r.len = len;
+    r.keep = 0;
+    r.done = 0;
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    if (napi_call_threadsafe_function(f->tsfn, &r, napi_tsfn_blocking) == napi_ok) {
+        pthread_mutex_lock(&r.mu);
+        while (!r.done)
+            pthread_cond_wait(&r.cv, &r.mu);
+        pthread_mutex_unlock(&r.mu);
+    }
+    pthread_mutex_destroy(&r.mu);
+    pthread_cond_destroy(&r.cv);
+    return r.keep;
+}
+
+/* filterSync(db, fn(datomCbor) -> boolean) -> a new Database handle */
+static napi_value dln_filter_sync(napi_env env, napi_callback_info info)
+{
+    size_t argc = 2;
+    napi_value argv[2], name;
+    napi_valuetype t;
+    dln_box *b;
+    dln_filter *f;
+    datalith_db *out = NULL;
+    int rc;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    if (argc < 2 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+        dln_type_error(env, "filter: expected (db, predicate function)");
+        return NULL;
+    }
+    if (dln_box_of(env, argv[0], DLN_KIND_DB, "db", &b))
+        return NULL;
+    if (!b->ptr || b->release_pending) {
+        napi_throw_error(env, "DATALITH_EINVAL", "the database snapshot was released");
+        return NULL;
+    }
+    f = calloc(1, sizeof *f);
+    if (!f) {
+        napi_throw_error(env, "DATALITH_ENOMEM", "out of memory");
+        return NULL;
+    }
+    f->env = env;
+    f->js_thread = pthread_self();
+    napi_create_string_utf8(env, "datalith.filter", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_reference(env, argv[1], 1, &f->fn) != napi_ok
+        || napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, f,
+                                           dln_filter_tsfn_call, &f->tsfn) != napi_ok) {
+        free(f);
+        return NULL;
+    }
+    napi_unref_threadsafe_function(env, f->tsfn); /* does not keep the process alive */
+    rc = datalith_db_filter(b->ptr, dln_filter_pred, f, DATALITH_FORMAT_CBOR, &out);
+    if (rc < 0) {
+        const datalith_error *e = datalith_error_last();
+        napi_value err = dln_engine_error(env, rc, e->code == rc ? e->message : NULL, 0, 0, -1);
+        if (err)
+            napi_throw(env, err);
+        return NULL;
+    }
+    return dln_ret_handle(env, DLN_KIND_DB, out);
+}
+
 /* ---- module ---- */
 
 static napi_value dln_status_name(napi_env env, napi_callback_info info)
@@ -574,6 +715,8 @@ static napi_value dln_init(napi_env env, napi_value exports)
     }
     napi_create_function(env, "statusName", NAPI_AUTO_LENGTH, dln_status_name, NULL, &fn);
     napi_set_named_property(env, exports, "statusName", fn);
+    napi_create_function(env, "filterSync", NAPI_AUTO_LENGTH, dln_filter_sync, NULL, &fn);
+    napi_set_named_property(env, exports, "filterSync", fn);
     napi_create_function(env, "isLive", NAPI_AUTO_LENGTH, dln_is_live, NULL, &fn);
     napi_set_named_property(env, exports, "isLive", fn);
     return exports;

@@ -524,6 +524,169 @@ static napi_value op_transact_async(napi_env env, napi_callback_info info)
     return dln_run(env, info, &op_transact, 1);
 }
 
+/* withDb (spec: with) */
+typedef struct op_withDb_call {
+    dln_call base;
+    datalith_db *db;
+    dln_buf tx;
+    char *out;
+    size_t out_len;
+} op_withDb_call;
+
+static int op_withDb_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_withDb_call *c = (op_withDb_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "tx", &c->tx)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_withDb_exec(dln_call *c_)
+{
+    op_withDb_call *c = (op_withDb_call *)c_;
+    c->base.rc = datalith_with(c->db, c->tx.p, c->tx.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_withDb_result(napi_env env, dln_call *c_)
+{
+    op_withDb_call *c = (op_withDb_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_withDb_cleanup(dln_call *c_)
+{
+    op_withDb_call *c = (op_withDb_call *)c_;
+    dln_buf_free(&c->tx);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_withDb = {
+    "withDb", sizeof(op_withDb_call), 2, op_withDb_parse, op_withDb_exec, op_withDb_result, op_withDb_cleanup
+};
+
+static napi_value op_withDb_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_withDb, 0);
+}
+
+/* dbWith (spec: db-with) */
+typedef struct op_dbWith_call {
+    dln_call base;
+    datalith_db *db;
+    dln_buf tx;
+    datalith_db *out;
+} op_dbWith_call;
+
+static int op_dbWith_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_dbWith_call *c = (op_dbWith_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "tx", &c->tx)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_dbWith_exec(dln_call *c_)
+{
+    op_dbWith_call *c = (op_dbWith_call *)c_;
+    c->base.rc = datalith_db_with(c->db, c->tx.p, c->tx.n, DATALITH_FORMAT_CBOR, &c->out);
+    (void)c;
+}
+
+static napi_value op_dbWith_result(napi_env env, dln_call *c_)
+{
+    op_dbWith_call *c = (op_dbWith_call *)c_;
+    (void)c;
+    { void *p = c->out; c->out = NULL; return dln_ret_handle(env, DLN_KIND_DB, p); }
+}
+
+static void op_dbWith_cleanup(dln_call *c_)
+{
+    op_dbWith_call *c = (op_dbWith_call *)c_;
+    dln_buf_free(&c->tx);
+    if (c->out) datalith_db_release(c->out);
+    (void)c;
+}
+
+static const dln_op op_dbWith = {
+    "dbWith", sizeof(op_dbWith_call), 2, op_dbWith_parse, op_dbWith_exec, op_dbWith_result, op_dbWith_cleanup
+};
+
+static napi_value op_dbWith_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_dbWith, 0);
+}
+
+/* entity (spec: entity) */
+typedef struct op_entity_call {
+    dln_call base;
+    datalith_db *db;
+    dln_buf eid;
+    char *out;
+    size_t out_len;
+} op_entity_call;
+
+static int op_entity_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_entity_call *c = (op_entity_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "eid", &c->eid)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_entity_exec(dln_call *c_)
+{
+    op_entity_call *c = (op_entity_call *)c_;
+    c->base.rc = datalith_entity(c->db, c->eid.p, c->eid.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_entity_result(napi_env env, dln_call *c_)
+{
+    op_entity_call *c = (op_entity_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_entity_cleanup(dln_call *c_)
+{
+    op_entity_call *c = (op_entity_call *)c_;
+    dln_buf_free(&c->eid);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_entity = {
+    "entity", sizeof(op_entity_call), 2, op_entity_parse, op_entity_exec, op_entity_result, op_entity_cleanup
+};
+
+static napi_value op_entity_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_entity, 0);
+}
+
+static napi_value op_entity_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_entity, 1);
+}
+
 /* datoms (spec: datoms) */
 typedef struct op_datoms_call {
     dln_call base;
@@ -580,6 +743,381 @@ static napi_value op_datoms_sync(napi_env env, napi_callback_info info)
 static napi_value op_datoms_async(napi_env env, napi_callback_info info)
 {
     return dln_run(env, info, &op_datoms, 1);
+}
+
+/* seekDatoms (spec: seek-datoms) */
+typedef struct op_seekDatoms_call {
+    dln_call base;
+    datalith_db *db;
+    dln_buf args;
+    char *out;
+    size_t out_len;
+} op_seekDatoms_call;
+
+static int op_seekDatoms_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_seekDatoms_call *c = (op_seekDatoms_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "args", &c->args)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_seekDatoms_exec(dln_call *c_)
+{
+    op_seekDatoms_call *c = (op_seekDatoms_call *)c_;
+    c->base.rc = datalith_seek_datoms(c->db, c->args.p, c->args.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_seekDatoms_result(napi_env env, dln_call *c_)
+{
+    op_seekDatoms_call *c = (op_seekDatoms_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_seekDatoms_cleanup(dln_call *c_)
+{
+    op_seekDatoms_call *c = (op_seekDatoms_call *)c_;
+    dln_buf_free(&c->args);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_seekDatoms = {
+    "seekDatoms", sizeof(op_seekDatoms_call), 2, op_seekDatoms_parse, op_seekDatoms_exec, op_seekDatoms_result, op_seekDatoms_cleanup
+};
+
+static napi_value op_seekDatoms_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_seekDatoms, 0);
+}
+
+static napi_value op_seekDatoms_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_seekDatoms, 1);
+}
+
+/* rseekDatoms (spec: rseek-datoms) */
+typedef struct op_rseekDatoms_call {
+    dln_call base;
+    datalith_db *db;
+    dln_buf args;
+    char *out;
+    size_t out_len;
+} op_rseekDatoms_call;
+
+static int op_rseekDatoms_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_rseekDatoms_call *c = (op_rseekDatoms_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "args", &c->args)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_rseekDatoms_exec(dln_call *c_)
+{
+    op_rseekDatoms_call *c = (op_rseekDatoms_call *)c_;
+    c->base.rc = datalith_rseek_datoms(c->db, c->args.p, c->args.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_rseekDatoms_result(napi_env env, dln_call *c_)
+{
+    op_rseekDatoms_call *c = (op_rseekDatoms_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_rseekDatoms_cleanup(dln_call *c_)
+{
+    op_rseekDatoms_call *c = (op_rseekDatoms_call *)c_;
+    dln_buf_free(&c->args);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_rseekDatoms = {
+    "rseekDatoms", sizeof(op_rseekDatoms_call), 2, op_rseekDatoms_parse, op_rseekDatoms_exec, op_rseekDatoms_result, op_rseekDatoms_cleanup
+};
+
+static napi_value op_rseekDatoms_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_rseekDatoms, 0);
+}
+
+static napi_value op_rseekDatoms_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_rseekDatoms, 1);
+}
+
+/* indexRange (spec: index-range) */
+typedef struct op_indexRange_call {
+    dln_call base;
+    datalith_db *db;
+    dln_buf args;
+    char *out;
+    size_t out_len;
+} op_indexRange_call;
+
+static int op_indexRange_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_indexRange_call *c = (op_indexRange_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "args", &c->args)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_indexRange_exec(dln_call *c_)
+{
+    op_indexRange_call *c = (op_indexRange_call *)c_;
+    c->base.rc = datalith_index_range(c->db, c->args.p, c->args.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_indexRange_result(napi_env env, dln_call *c_)
+{
+    op_indexRange_call *c = (op_indexRange_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_indexRange_cleanup(dln_call *c_)
+{
+    op_indexRange_call *c = (op_indexRange_call *)c_;
+    dln_buf_free(&c->args);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_indexRange = {
+    "indexRange", sizeof(op_indexRange_call), 2, op_indexRange_parse, op_indexRange_exec, op_indexRange_result, op_indexRange_cleanup
+};
+
+static napi_value op_indexRange_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_indexRange, 0);
+}
+
+static napi_value op_indexRange_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_indexRange, 1);
+}
+
+/* isFiltered (spec: is-filtered) */
+typedef struct op_isFiltered_call {
+    dln_call base;
+    datalith_db *db;
+    int out;
+} op_isFiltered_call;
+
+static int op_isFiltered_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_isFiltered_call *c = (op_isFiltered_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_isFiltered_exec(dln_call *c_)
+{
+    op_isFiltered_call *c = (op_isFiltered_call *)c_;
+    c->base.rc = datalith_is_filtered(c->db, &c->out);
+    (void)c;
+}
+
+static napi_value op_isFiltered_result(napi_env env, dln_call *c_)
+{
+    op_isFiltered_call *c = (op_isFiltered_call *)c_;
+    (void)c;
+    return dln_ret_bool(env, c->out);
+}
+
+static void op_isFiltered_cleanup(dln_call *c_)
+{
+    op_isFiltered_call *c = (op_isFiltered_call *)c_;
+    (void)c;
+}
+
+static const dln_op op_isFiltered = {
+    "isFiltered", sizeof(op_isFiltered_call), 1, op_isFiltered_parse, op_isFiltered_exec, op_isFiltered_result, op_isFiltered_cleanup
+};
+
+static napi_value op_isFiltered_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_isFiltered, 0);
+}
+
+/* history (spec: history) */
+typedef struct op_history_call {
+    dln_call base;
+    datalith_db *db;
+    datalith_db *out;
+} op_history_call;
+
+static int op_history_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_history_call *c = (op_history_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_history_exec(dln_call *c_)
+{
+    op_history_call *c = (op_history_call *)c_;
+    c->base.rc = datalith_history(c->db, &c->out);
+    (void)c;
+}
+
+static napi_value op_history_result(napi_env env, dln_call *c_)
+{
+    op_history_call *c = (op_history_call *)c_;
+    (void)c;
+    { void *p = c->out; c->out = NULL; return dln_ret_handle(env, DLN_KIND_DB, p); }
+}
+
+static void op_history_cleanup(dln_call *c_)
+{
+    op_history_call *c = (op_history_call *)c_;
+    if (c->out) datalith_db_release(c->out);
+    (void)c;
+}
+
+static const dln_op op_history = {
+    "history", sizeof(op_history_call), 1, op_history_parse, op_history_exec, op_history_result, op_history_cleanup
+};
+
+static napi_value op_history_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_history, 0);
+}
+
+/* asOf (spec: as-of) */
+typedef struct op_asOf_call {
+    dln_call base;
+    datalith_db *db;
+    dln_buf time_point;
+    datalith_db *out;
+} op_asOf_call;
+
+static int op_asOf_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_asOf_call *c = (op_asOf_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "time_point", &c->time_point)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_asOf_exec(dln_call *c_)
+{
+    op_asOf_call *c = (op_asOf_call *)c_;
+    c->base.rc = datalith_as_of(c->db, c->time_point.p, c->time_point.n, DATALITH_FORMAT_CBOR, &c->out);
+    (void)c;
+}
+
+static napi_value op_asOf_result(napi_env env, dln_call *c_)
+{
+    op_asOf_call *c = (op_asOf_call *)c_;
+    (void)c;
+    { void *p = c->out; c->out = NULL; return dln_ret_handle(env, DLN_KIND_DB, p); }
+}
+
+static void op_asOf_cleanup(dln_call *c_)
+{
+    op_asOf_call *c = (op_asOf_call *)c_;
+    dln_buf_free(&c->time_point);
+    if (c->out) datalith_db_release(c->out);
+    (void)c;
+}
+
+static const dln_op op_asOf = {
+    "asOf", sizeof(op_asOf_call), 2, op_asOf_parse, op_asOf_exec, op_asOf_result, op_asOf_cleanup
+};
+
+static napi_value op_asOf_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_asOf, 0);
+}
+
+/* since (spec: since) */
+typedef struct op_since_call {
+    dln_call base;
+    datalith_db *db;
+    dln_buf time_point;
+    datalith_db *out;
+} op_since_call;
+
+static int op_since_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_since_call *c = (op_since_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "time_point", &c->time_point)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_since_exec(dln_call *c_)
+{
+    op_since_call *c = (op_since_call *)c_;
+    c->base.rc = datalith_since(c->db, c->time_point.p, c->time_point.n, DATALITH_FORMAT_CBOR, &c->out);
+    (void)c;
+}
+
+static napi_value op_since_result(napi_env env, dln_call *c_)
+{
+    op_since_call *c = (op_since_call *)c_;
+    (void)c;
+    { void *p = c->out; c->out = NULL; return dln_ret_handle(env, DLN_KIND_DB, p); }
+}
+
+static void op_since_cleanup(dln_call *c_)
+{
+    op_since_call *c = (op_since_call *)c_;
+    dln_buf_free(&c->time_point);
+    if (c->out) datalith_db_release(c->out);
+    (void)c;
+}
+
+static const dln_op op_since = {
+    "since", sizeof(op_since_call), 2, op_since_parse, op_since_exec, op_since_result, op_since_cleanup
+};
+
+static napi_value op_since_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_since, 0);
 }
 
 /* schema (spec: schema) */
@@ -682,6 +1220,108 @@ static napi_value op_reverseSchema_sync(napi_env env, napi_callback_info info)
     return dln_run(env, info, &op_reverseSchema, 0);
 }
 
+/* metrics (spec: metrics) */
+typedef struct op_metrics_call {
+    dln_call base;
+    datalith_db *db;
+    char *out;
+    size_t out_len;
+} op_metrics_call;
+
+static int op_metrics_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_metrics_call *c = (op_metrics_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_metrics_exec(dln_call *c_)
+{
+    op_metrics_call *c = (op_metrics_call *)c_;
+    c->base.rc = datalith_metrics(c->db, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_metrics_result(napi_env env, dln_call *c_)
+{
+    op_metrics_call *c = (op_metrics_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_metrics_cleanup(dln_call *c_)
+{
+    op_metrics_call *c = (op_metrics_call *)c_;
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_metrics = {
+    "metrics", sizeof(op_metrics_call), 1, op_metrics_parse, op_metrics_exec, op_metrics_result, op_metrics_cleanup
+};
+
+static napi_value op_metrics_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_metrics, 0);
+}
+
+static napi_value op_metrics_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_metrics, 1);
+}
+
+/* tempid (spec: tempid) */
+typedef struct op_tempid_call {
+    dln_call base;
+    dln_buf part;
+    char *out;
+    size_t out_len;
+} op_tempid_call;
+
+static int op_tempid_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_tempid_call *c = (op_tempid_call *)c_;
+    if (dln_arg_bytes(env, argv[0], "part", &c->part)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_tempid_exec(dln_call *c_)
+{
+    op_tempid_call *c = (op_tempid_call *)c_;
+    c->base.rc = datalith_tempid(c->part.p, c->part.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_tempid_result(napi_env env, dln_call *c_)
+{
+    op_tempid_call *c = (op_tempid_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_tempid_cleanup(dln_call *c_)
+{
+    op_tempid_call *c = (op_tempid_call *)c_;
+    dln_buf_free(&c->part);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_tempid = {
+    "tempid", sizeof(op_tempid_call), 1, op_tempid_parse, op_tempid_exec, op_tempid_result, op_tempid_cleanup
+};
+
+static napi_value op_tempid_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_tempid, 0);
+}
+
 const dln_entry dln_entries[] = {
     {"versionSync", op_version_sync},
     {"valueConvertSync", op_valueConvert_sync},
@@ -699,9 +1339,26 @@ const dln_entry dln_entries[] = {
     {"releaseDbSync", op_releaseDb_sync},
     {"transactSync", op_transact_sync},
     {"transactAsync", op_transact_async},
+    {"withDbSync", op_withDb_sync},
+    {"dbWithSync", op_dbWith_sync},
+    {"entitySync", op_entity_sync},
+    {"entityAsync", op_entity_async},
     {"datomsSync", op_datoms_sync},
     {"datomsAsync", op_datoms_async},
+    {"seekDatomsSync", op_seekDatoms_sync},
+    {"seekDatomsAsync", op_seekDatoms_async},
+    {"rseekDatomsSync", op_rseekDatoms_sync},
+    {"rseekDatomsAsync", op_rseekDatoms_async},
+    {"indexRangeSync", op_indexRange_sync},
+    {"indexRangeAsync", op_indexRange_async},
+    {"isFilteredSync", op_isFiltered_sync},
+    {"historySync", op_history_sync},
+    {"asOfSync", op_asOf_sync},
+    {"sinceSync", op_since_sync},
     {"schemaSync", op_schema_sync},
     {"reverseSchemaSync", op_reverseSchema_sync},
+    {"metricsSync", op_metrics_sync},
+    {"metricsAsync", op_metrics_async},
+    {"tempidSync", op_tempid_sync},
     {NULL, NULL}
 };

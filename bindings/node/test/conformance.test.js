@@ -81,30 +81,128 @@ function call(name, ...args) {
   return d[name](...args);
 }
 
-async function runStep(conn, base, step) {
+// The snapshot a step reads: the one held under :db, else the connection's
+// newest; then the :view ops applied in order.  Returns [db, owned].
+function stepDb(cx, step) {
+  const name = get(step, 'db');
+  let db;
+  let owned = false;
+  if (name !== undefined) {
+    db = name instanceof d.Keyword ? cx.held.get(name) : undefined;
+    if (!db) throw runnerError('runner: no snapshot held as ' + d.toEdn(name));
+  } else {
+    db = cx.conn.db();
+    owned = true;
+  }
+  const view = get(step, 'view') || [];
+  try {
+    for (const v of view) {
+      const op = v instanceof d.Keyword ? v : Array.isArray(v) && v.length ? v[0] : null;
+      const arg = Array.isArray(v) && v.length > 1 ? v[1] : undefined;
+      const o = op instanceof d.Keyword ? op.name : '';
+      let next;
+      if (o === 'history') next = db.history();
+      else if (o === 'as-of' && arg !== undefined) next = db.asOf(arg);
+      else if (o === 'since' && arg !== undefined) next = db.since(arg);
+      else if (o === 'filter' && arg instanceof Object) next = db.filter(filterPred(arg));
+      else throw runnerError('runner: unknown :view op');
+      if (owned) db.release();
+      db = next;
+      owned = true;
+    }
+  } catch (e) {
+    if (owned) db.release();
+    throw e;
+  }
+  return [db, owned];
+}
+
+// The predicates of [:filter {:exclude-attr :kw}] / [:filter {:exclude-e n}],
+// as runner.c builds them; anything else is refused as it is there.
+function filterPred(arg) {
+  const ea = get(arg, 'exclude-attr');
+  const ee = get(arg, 'exclude-e');
+  if (ea instanceof d.Keyword) return (datom) => datom.a !== ea;
+  if (typeof ee === 'number') return (datom) => datom.e !== ee;
+  throw runnerError('runner: bad :filter');
+}
+
+// An engine-style error raised by the runner itself (as runner.c does).
+function runnerError(msg) {
+  const e = new Error(msg);
+  e.code = 'DATALITH_EINVAL';
+  return e;
+}
+
+function hold(cx, as, db) {
+  const old = cx.held.get(as);
+  if (old) old.release();
+  cx.held.set(as, db);
+}
+
+async function withDb(cx, step, fn) {
+  const [db, owned] = stepDb(cx, step);
+  try {
+    return await fn(db);
+  } finally {
+    if (owned) db.release();
+  }
+}
+
+const INDEX_OPS = { datoms: 'datoms', 'seek-datoms': 'seekDatoms', 'rseek-datoms': 'rseekDatoms',
+                    'index-range': 'indexRange' };
+
+async function runStep(cx, base, step) {
   const op = get(step, 'op');
   if (!(op instanceof d.Keyword)) throw new Error('step without an :op keyword');
+  const conn = cx.conn;
   switch (op.name) {
     case 'transact': {
       if (!has(step, 'tx')) throw new Error(':transact step without :tx');
       return [await call('transact', conn, get(step, 'tx')), true];
     }
-    case 'datoms': {
-      const db = conn.db();
+    case 'datoms':
+    case 'seek-datoms':
+    case 'rseek-datoms':
+    case 'index-range':
+      return [await withDb(cx, step, (db) => call(INDEX_OPS[op.name], db,
+                                                  has(step, 'args') ? get(step, 'args') : {})), false];
+    case 'schema':
+      return [await withDb(cx, step, (db) => d.schema(db)), false];
+    case 'reverse-schema':
+      return [await withDb(cx, step, (db) => d.reverseSchema(db)), false];
+    case 'metrics':
+      return [await withDb(cx, step, (db) => call('metrics', db)), false];
+    case 'is-filtered':
+      return [await withDb(cx, step, (db) => d.isFiltered(db)), false];
+    case 'entity':
+      return [await withDb(cx, step, (db) => call('entity', db, has(step, 'eid') ? get(step, 'eid') : null)), false];
+    case 'hold':
+    case 'with':
+    case 'db-with': {
+      const as = get(step, 'as');
+      const tx = get(step, 'tx');
+      if (op.name !== 'with' && !(as instanceof d.Keyword)) throw new Error(':hold / :db-with step without an :as keyword');
+      if (op.name !== 'hold' && tx === undefined) throw new Error(':with / :db-with step without :tx');
+      const [db, owned] = stepDb(cx, step);
+      if (op.name === 'hold') {
+        if (!owned) throw runnerError('runner: :hold of a held snapshot needs a :view');
+        hold(cx, as, db);
+        return [undefined, false];
+      }
       try {
-        return [await call('datoms', db, has(step, 'args') ? get(step, 'args') : {}), false];
+        if (op.name === 'with') return [d.withDb(db, tx), true];
+        hold(cx, as, d.dbWith(db, tx));
+        return [undefined, false];
       } finally {
-        db.release();
+        if (owned) db.release();
       }
     }
-    case 'schema':
-    case 'reverse-schema': {
-      const db = conn.db();
-      try {
-        return [op.name === 'schema' ? d.schema(db) : d.reverseSchema(db), false];
-      } finally {
-        db.release();
-      }
+    case 'tempid': {
+      const got = d.tempid(has(step, 'part') ? get(step, 'part') : null);
+      const below = get(step, 'below');
+      if (below !== undefined && !(got < below)) throw new Error(`tempid ${got} is not below the bound`);
+      return [got, false];
     }
     case 'database-exists?':
     case 'create-database':
@@ -127,11 +225,11 @@ async function runCase(kase) {
   const base = { store: { backend: K('memory'), id: 'node-conformance-' + crypto.randomUUID() } };
   const cfg = merge(base, get(kase, 'config'));
   const create = get(kase, 'create?') !== false;
-  let conn = null;
+  const cx = { conn: null, held: new Map() };
   try {
     if (create) {
       await d.createDatabase(cfg);
-      conn = await d.connect(cfg);
+      cx.conn = await d.connect(cfg);
     }
     const steps = get(kase, 'steps');
     for (let i = 0; i < steps.length; i++) {
@@ -141,7 +239,7 @@ async function runCase(kase) {
       let got;
       let subset;
       try {
-        [got, subset] = await runStep(conn, base, step);
+        [got, subset] = await runStep(cx, base, step);
       } catch (e) {
         if (typeof e.code !== 'string' || !e.code.startsWith('DATALITH_') || e instanceof TypeError) throw e;
         if (err === undefined) assert.fail(`${where}: unexpected error: ${e.code}: ${e.message}`);
@@ -157,7 +255,8 @@ async function runCase(kase) {
       }
     }
   } finally {
-    if (conn) conn.releaseSync();
+    for (const db of cx.held.values()) db.release();
+    if (cx.conn) cx.conn.releaseSync();
     if (create) {
       try { d.deleteDatabaseSync(cfg); } catch (e) { /* the case may have deleted it */ }
     }

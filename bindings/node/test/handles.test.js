@@ -106,3 +106,33 @@ test('the examples run', async () => {
   const out = execFileSync(process.execPath, [ex], { encoding: 'utf8' });
   assert.match(out, /Alice/);
 });
+
+test('filter: a JS predicate, called on sync and async reads', async () => {
+  const cfg = mem();
+  await d.createDatabase(cfg);
+  const conn = await d.connect(cfg);
+  await conn.transact(SCHEMA);
+  await conn.transact([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  const db = conn.db();
+  let calls = 0;
+  const odd = db.filter((datom) => { calls++; return datom.a !== K('n') || datom.v % 2 === 1; });
+  assert.strictEqual(d.isFiltered(odd), true);
+  assert.strictEqual(d.isFiltered(db), false);
+  const args = { index: K('aevt'), components: [K('n')] };
+  assert.deepStrictEqual(odd.datomsSync(args).map((x) => x.v), [1, 3]);
+  const before = calls;
+  const results = await Promise.all(Array.from({ length: 10 }, () => odd.datoms(args)));
+  for (const r of results) assert.deepStrictEqual(r.map((x) => x.v), [1, 3]);
+  assert.ok(calls > before, 'the predicate ran for the async reads');
+  // nested filters compose with AND; a throwing predicate drops datoms
+  const none = odd.filter((datom) => datom.v !== 3);
+  assert.deepStrictEqual(none.datomsSync(args).map((x) => x.v), [1]);
+  const warned = new Promise((resolve) => process.once('warning', resolve));
+  const bad = db.filter(() => { throw new Error('boom'); });
+  assert.deepStrictEqual(await bad.datoms(args), []);
+  assert.match((await warned).message, /boom/);
+  assert.throws(() => db.filter(42), (e) => e.code === 'DATALITH_EINVAL');
+  for (const x of [bad, none, odd, db]) x.release();
+  await conn.release();
+  await d.deleteDatabase(cfg);
+});
