@@ -30,7 +30,7 @@
 #include "pull.h"
 
 #include "db/schema.h"
-#include "index/btree.h"
+#include "db/view.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -40,45 +40,26 @@
 /* ---- datom access ---- */
 
 typedef struct pull_scan {
-    bt_cursor *cur;
-    dl_index order;
-    dl_datom key;
-    unsigned nf;
-    bool started;
+    dl_scan *s;
 } pull_scan;
 
-/* A prefix scan over the first nf components of key in `order`. */
+/* A prefix scan over the first nf components of key in `order`, through
+** the view-aware scan, so as-of, since, history and filtered snapshots pull
+** what they show.  key must outlive the scan. */
 static int scan_open(pull_scan *s, const dl_db *db, dl_index order,
                      const dl_datom *key, unsigned nf) {
-    memset(s, 0, sizeof *s);
-    s->order = order;
-    s->key = *key;
-    s->nf = nf;
-    return bt_cursor_open(&db->idx[order], &s->cur);
+    s->s = NULL;
+    return dl_scan_open(db, order, key, nf, key, nf, false, &s->s);
 }
 
 /* 1 with *out (borrowed until the next call), 0 at the end, or an error. */
 static int scan_next(pull_scan *s, dl_datom *out) {
-    int rc;
-    if (!s->started) {
-        s->started = true;
-        rc = bt_cursor_seek(s->cur, &s->key, s->nf, 0);
-    } else {
-        rc = bt_cursor_next(s->cur);
-    }
-    if (rc) return rc;
-    if (!bt_cursor_valid(s->cur)) {
-        rc = bt_cursor_error(s->cur);
-        return rc ? rc : 0;
-    }
-    bt_cursor_get(s->cur, out);
-    if (dl_datom_cmp(s->order, out, &s->key, s->nf) != 0) return 0;
-    return 1;
+    return dl_scan_next(s->s, out);
 }
 
 static void scan_close(pull_scan *s) {
-    bt_cursor_close(s->cur);
-    s->cur = NULL;
+    if (s->s) dl_scan_close(s->s);
+    s->s = NULL;
 }
 
 /* ---- helpers ---- */

@@ -7,6 +7,7 @@
 */
 #include "db/db.h"
 #include "db/tx.h"
+#include "db/view.h"
 #include "pull/pull.h"
 #include "test.h"
 #include "util/error.h"
@@ -361,6 +362,26 @@ TEST(deep_chain) {
     dl_db_release(db);
 }
 
+/* Pull reads through the view: as-of shows the old value. */
+TEST(views) {
+    dl_db *db = DB, *old = NULL;
+    dl_db_retain(db);
+    CHECK_EQ_INT(step(&db, "[[:db/add 11 :name \"Dave\"]]"), 0);
+    edn_value tp = edn_int(536870914), p = rd("[:name {:father [:name]}]");
+    edn_value e = edn_int(11), got;
+    CHECK_EQ_INT(dl_view_as_of(db, &tp, &old), 0);
+    if (old) {
+        CHECK_EQ_INT(dl_pull_value(&A, old, &p, &e, &got), 0);
+        edn_value want = rd("{:name \"David\" :father {:name \"Petr\"}}");
+        CHECK(edn_equal(&got, &want));
+        dl_view_release(old);
+    }
+    CHECK_EQ_INT(dl_pull_value(&A, db, &p, &e, &got), 0);
+    edn_value now = rd("{:name \"Dave\" :father {:name \"Petr\"}}");
+    CHECK(edn_equal(&got, &now));
+    dl_db_release(db);
+}
+
 TEST(parsed_pattern_shape) {
     edn_value pv = rd("[* :name {(limit :friend 2) [:name]} [:aka :as \"A\" :default 0]"
                       " {:_child ...}]");
@@ -395,6 +416,7 @@ int main(void) {
     RUN(parse_errors);
     RUN(pull_many);
     RUN(deep_chain);
+    RUN(views);
     RUN(parsed_pattern_shape);
     dl_db_release(DB);
     dl_arena_free(&A);
