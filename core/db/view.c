@@ -27,7 +27,7 @@
 
 /* ---- views ---- */
 
-static void filter_release(dl_view_filter_link *f) {
+void dl_view_filter_unref(dl_view_filter_link *f) {
     while (f && atomic_fetch_sub(&f->refs, 1) == 1) {
         dl_view_filter_link *next = f->next;
         if (f->free_ctx) f->free_ctx(f->ctx);
@@ -43,7 +43,7 @@ void dl_view_release(dl_db *db) {
     db->filter = NULL;
     atomic_store(&db->refs, 1);
     dl_db_release(db);
-    filter_release(f);
+    dl_view_filter_unref(f);
 }
 
 /* A new value sharing src's trees, schema, counters and view. */

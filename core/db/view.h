@@ -104,6 +104,10 @@ static inline bool dl_view_is_filtered(const dl_db *db) {
     return db->filter != NULL;
 }
 
+/* Drop one reference to a filter chain (NULL-safe); frees the links whose
+** count reaches 0.  For dl_db_release. */
+void dl_view_filter_unref(dl_view_filter_link *f);
+
 /* Release a value that may be a filtered view (dl_db_release does not
 ** know the filter chain).  NULL-safe. */
 void dl_view_release(dl_db *db);
