@@ -205,6 +205,87 @@ done:
     return ret;
 }
 
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_q(JNIEnv *env, jclass cls, jbyteArray query, jlongArray dbs, jbyteArray inputs) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *inputs_p = NULL;
+    size_t inputs_n = 0;
+    datalith_db **dbs_p = NULL;
+    size_t dbs_n = 0;
+    char *query_p = NULL;
+    size_t query_n = 0;
+    if (dj_in_bytes(env, query, 0, &query_p, &query_n)) goto done;
+    if (dj_in_handles(env, dbs, (void ***)&dbs_p, &dbs_n)) goto done;
+    if (dj_in_bytes(env, inputs, 0, &inputs_p, &inputs_n)) goto done;
+    rc = datalith_q(query_p, query_n, (datalith_db *const *)dbs_p, dbs_n, inputs_p, inputs_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(query_p);
+    free(dbs_p);
+    free(inputs_p);
+    datalith_free(out);
+    return ret;
+}
+
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_pull(JNIEnv *env, jclass cls, jlong db, jbyteArray selector, jbyteArray eid) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *eid_p = NULL;
+    size_t eid_n = 0;
+    char *selector_p = NULL;
+    size_t selector_n = 0;
+    if (dj_check_handle(env, db, "db")) goto done;
+    if (dj_in_bytes(env, selector, 0, &selector_p, &selector_n)) goto done;
+    if (dj_in_bytes(env, eid, 0, &eid_p, &eid_n)) goto done;
+    rc = datalith_pull((datalith_db *)(intptr_t)db, selector_p, selector_n, eid_p, eid_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(selector_p);
+    free(eid_p);
+    datalith_free(out);
+    return ret;
+}
+
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_pullMany(JNIEnv *env, jclass cls, jlong db, jbyteArray selector, jbyteArray eids) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *eids_p = NULL;
+    size_t eids_n = 0;
+    char *selector_p = NULL;
+    size_t selector_n = 0;
+    if (dj_check_handle(env, db, "db")) goto done;
+    if (dj_in_bytes(env, selector, 0, &selector_p, &selector_n)) goto done;
+    if (dj_in_bytes(env, eids, 0, &eids_p, &eids_n)) goto done;
+    rc = datalith_pull_many((datalith_db *)(intptr_t)db, selector_p, selector_n, eids_p, eids_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(selector_p);
+    free(eids_p);
+    datalith_free(out);
+    return ret;
+}
+
 JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_entity(JNIEnv *env, jclass cls, jlong db, jbyteArray eid) {
     (void)cls;
     jbyteArray ret = NULL;

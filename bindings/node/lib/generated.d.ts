@@ -34,6 +34,15 @@ export declare function transactSync(conn: Connection, tx: any): any;
 export declare function withDb(db: Database, tx: any): any;
 /** The snapshot after applying tx-data without committing: (:db-after (with db tx)). */
 export declare function dbWith(db: Database, tx: any): Database;
+/** Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says. */
+export declare function q(query: any, dbs: Database[], inputs: any): Promise<any>;
+export declare function qSync(query: any, dbs: Database[], inputs: any): any;
+/** The attributes of one entity the selector asks for, as a map (nil if the entity has none). */
+export declare function pull(db: Database, selector: any, eid: any): Promise<any>;
+export declare function pullSync(db: Database, selector: any, eid: any): any;
+/** pull for each entity id of a vector; one result per id, in order. */
+export declare function pullMany(db: Database, selector: any, eids: any): Promise<any>;
+export declare function pullManySync(db: Database, selector: any, eids: any): any;
 /** The entity as a map of all its attributes (references as {:db/id n}), or nil. Datahike's entity is lazy; at this boundary it is materialised one level deep. */
 export declare function entity(db: Database, eid: any): Promise<any>;
 export declare function entitySync(db: Database, eid: any): any;
@@ -77,6 +86,10 @@ export interface DatabaseMethods {
   release(): void;
   withDb(tx: any): any;
   dbWith(tx: any): Database;
+  pull(selector: any, eid: any): Promise<any>;
+  pullSync(selector: any, eid: any): any;
+  pullMany(selector: any, eids: any): Promise<any>;
+  pullManySync(selector: any, eids: any): any;
   entity(eid: any): Promise<any>;
   entitySync(eid: any): any;
   datoms(args: any): Promise<any>;

@@ -629,6 +629,187 @@ static napi_value op_dbWith_sync(napi_env env, napi_callback_info info)
     return dln_run(env, info, &op_dbWith, 0);
 }
 
+/* q (spec: q) */
+typedef struct op_q_call {
+    dln_call base;
+    dln_buf query;
+    void **dbs;
+    size_t dbs_count;
+    dln_buf inputs;
+    char *out;
+    size_t out_len;
+} op_q_call;
+
+static int op_q_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_q_call *c = (op_q_call *)c_;
+    if (dln_arg_bytes(env, argv[0], "query", &c->query)) return -1;
+    if (dln_arg_handles(env, argv[1], DLN_KIND_DB, "dbs", &c->base, &c->dbs, &c->dbs_count)) return -1;
+    if (dln_arg_bytes(env, argv[2], "inputs", &c->inputs)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_q_exec(dln_call *c_)
+{
+    op_q_call *c = (op_q_call *)c_;
+    c->base.rc = datalith_q(c->query.p, c->query.n, (datalith_db *const *)c->dbs, c->dbs_count, c->inputs.p, c->inputs.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_q_result(napi_env env, dln_call *c_)
+{
+    op_q_call *c = (op_q_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_q_cleanup(dln_call *c_)
+{
+    op_q_call *c = (op_q_call *)c_;
+    dln_buf_free(&c->query);
+    free(c->dbs);
+    dln_buf_free(&c->inputs);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_q = {
+    "q", sizeof(op_q_call), 3, op_q_parse, op_q_exec, op_q_result, op_q_cleanup
+};
+
+static napi_value op_q_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_q, 0);
+}
+
+static napi_value op_q_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_q, 1);
+}
+
+/* pull (spec: pull) */
+typedef struct op_pull_call {
+    dln_call base;
+    datalith_db *db;
+    dln_buf selector;
+    dln_buf eid;
+    char *out;
+    size_t out_len;
+} op_pull_call;
+
+static int op_pull_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_pull_call *c = (op_pull_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "selector", &c->selector)) return -1;
+    if (dln_arg_bytes(env, argv[2], "eid", &c->eid)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_pull_exec(dln_call *c_)
+{
+    op_pull_call *c = (op_pull_call *)c_;
+    c->base.rc = datalith_pull(c->db, c->selector.p, c->selector.n, c->eid.p, c->eid.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_pull_result(napi_env env, dln_call *c_)
+{
+    op_pull_call *c = (op_pull_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_pull_cleanup(dln_call *c_)
+{
+    op_pull_call *c = (op_pull_call *)c_;
+    dln_buf_free(&c->selector);
+    dln_buf_free(&c->eid);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_pull = {
+    "pull", sizeof(op_pull_call), 3, op_pull_parse, op_pull_exec, op_pull_result, op_pull_cleanup
+};
+
+static napi_value op_pull_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_pull, 0);
+}
+
+static napi_value op_pull_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_pull, 1);
+}
+
+/* pullMany (spec: pull-many) */
+typedef struct op_pullMany_call {
+    dln_call base;
+    datalith_db *db;
+    dln_buf selector;
+    dln_buf eids;
+    char *out;
+    size_t out_len;
+} op_pullMany_call;
+
+static int op_pullMany_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_pullMany_call *c = (op_pullMany_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_DB, "db", &c->base, &p)) return -1;
+        c->db = (datalith_db *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "selector", &c->selector)) return -1;
+    if (dln_arg_bytes(env, argv[2], "eids", &c->eids)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_pullMany_exec(dln_call *c_)
+{
+    op_pullMany_call *c = (op_pullMany_call *)c_;
+    c->base.rc = datalith_pull_many(c->db, c->selector.p, c->selector.n, c->eids.p, c->eids.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_pullMany_result(napi_env env, dln_call *c_)
+{
+    op_pullMany_call *c = (op_pullMany_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_pullMany_cleanup(dln_call *c_)
+{
+    op_pullMany_call *c = (op_pullMany_call *)c_;
+    dln_buf_free(&c->selector);
+    dln_buf_free(&c->eids);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_pullMany = {
+    "pullMany", sizeof(op_pullMany_call), 3, op_pullMany_parse, op_pullMany_exec, op_pullMany_result, op_pullMany_cleanup
+};
+
+static napi_value op_pullMany_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_pullMany, 0);
+}
+
+static napi_value op_pullMany_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_pullMany, 1);
+}
+
 /* entity (spec: entity) */
 typedef struct op_entity_call {
     dln_call base;
@@ -1341,6 +1522,12 @@ const dln_entry dln_entries[] = {
     {"transactAsync", op_transact_async},
     {"withDbSync", op_withDb_sync},
     {"dbWithSync", op_dbWith_sync},
+    {"qSync", op_q_sync},
+    {"qAsync", op_q_async},
+    {"pullSync", op_pull_sync},
+    {"pullAsync", op_pull_async},
+    {"pullManySync", op_pullMany_sync},
+    {"pullManyAsync", op_pullMany_async},
     {"entitySync", op_entity_sync},
     {"entityAsync", op_entity_async},
     {"datomsSync", op_datoms_sync},

@@ -25,6 +25,20 @@ public abstract class DatabaseApi extends Handle {
         return Datalith.dbWith((Database) this, tx);
     }
 
+    /** The attributes of one entity the selector asks for, as a map (nil if the
+     * entity has none). Returns a map or nil
+     */
+    public final Object pull(Object selector, Object eid) {
+        return Datalith.pull((Database) this, selector, eid);
+    }
+
+    /** pull for each entity id of a vector; one result per id, in order.
+     * Returns a vector of maps
+     */
+    public final Object pullMany(Object selector, Object eids) {
+        return Datalith.pullMany((Database) this, selector, eids);
+    }
+
     /** The entity as a map of all its attributes (references as {:db/id n}), or
      * nil. Datahike's entity is lazy; at this boundary it is materialised one
      * level deep. Returns a map or nil
