@@ -834,7 +834,36 @@ int dl_db_delete(const dl_config *cfg) {
 
 /* ---- connections ---- */
 
+/* On close, a writer with a log tail flushes it: one more commit with the
+** same content as the head and complete roots, so the next connection
+** replays nothing.  Best effort: on any failure the tail simply stays (it
+** is as durable as a flush). */
+static void conn_flush_tail(dl_conn *c) {
+    dl_db *v = NULL;
+    char skey[DL_COMMIT_KEY_MAX];
+    dl_tail t = c->tail;
+    if (!c->locked || c->released || c->mem || !c->cur || c->tail.count == 0)
+        return;
+    if (dl_db_alloc(c->env, &v) != 0) return;
+    for (int i = 0; i < DL_INDEX_COUNT; i++) {
+        bt_tree_release(&v->idx[i]);
+        bt_tree_copy(&v->idx[i], &c->cur->idx[i]);
+    }
+    v->schema = c->cur->schema;
+    dl_schema_retain(v->schema);
+    v->max_eid = c->cur->max_eid;
+    v->max_tx = c->cur->max_tx;
+    v->last_tx_instant = c->cur->last_tx_instant;
+    v->hash = c->cur->hash;
+    dl_db_set_base(v, c->cur);
+    if (write_commit(c->env, c->branch, v, c->head, c->cur->schema,
+                     c->schema_key, skey, &t) != 0)
+        dl_err_clear();
+    dl_db_release(v);
+}
+
 static void conn_free(dl_conn *c) {
+    conn_flush_tail(c);
     dl_db_release(c->cur);
     if (c->locked) c->env->store->vt->unlock_writer(c->env->store);
     dl_dbenv_release(c->env);

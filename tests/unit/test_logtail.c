@@ -156,8 +156,11 @@ static void logtail_roundtrip(const char *backend) {
     dl_db_release(d3);
     dl_db_release(d2);
     dl_conn_release(r);
-    /* after the writer is gone, a fresh connection reads everything */
+    /* the writer flushes its tail when it closes; a fresh connection
+    ** reads everything */
     dl_conn_release(w);
+    head_info(&c, &fmt, &cnt);
+    CHECK_EQ_INT(fmt, 1);
     CHECK_EQ_INT(dl_conn_open(&c, &w), 0);
     if (!w) return;
     CHECK_EQ_INT(dl_conn_db(w, &d3), 0);
@@ -196,8 +199,19 @@ TEST(logtail_flush_limit) {
     head_info(&c, &fmt, &cnt);
     CHECK_EQ_INT(fmt, 2);
     CHECK_EQ_INT(cnt, 1);
+    /* read by a private connection: flushed roots + one logged commit */
+    dl_store *raw = NULL;
+    dl_conn *r = NULL;
+    CHECK_EQ_INT(dl_store_open(&c.store, 0, &raw), 0);
+    CHECK_EQ_INT(dl_conn_open_store(&c, raw, &r), 0);
+    if (!r) return;
+    CHECK_EQ_INT(dl_conn_db(r, &d), 0);
+    if (d) CHECK_EQ_INT(bt_tree_count(&d->idx[DL_TEAVT]), 2 * (i + 1) - 2);
+    dl_db_release(d);
+    d = NULL;
+    dl_conn_release(r);
     dl_conn_release(w);
-    /* a fresh connection: flushed roots + one logged commit */
+    /* a fresh connection after the writer flushed on close */
     CHECK_EQ_INT(dl_conn_open(&c, &w), 0);
     if (!w) return;
     CHECK_EQ_INT(dl_conn_db(w, &d), 0);
