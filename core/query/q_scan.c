@@ -1,0 +1,83 @@
+/*
+** q_scan.c — index choice and cursors for the query engine (q_scan.h).
+*/
+#include "q_scan.h"
+
+#include "db/schema.h"
+
+#include <string.h>
+
+static void scan_plan(const dl_db *db, const q_bound *b, dl_index *order,
+                      dl_datom *key, unsigned *nf) {
+    memset(key, 0, sizeof *key);
+    key->v = edn_nil();
+    *nf = 0;
+    *order = DL_EAVT;
+    int e_ok = b->e && b->e->type == EDN_INT && b->e->u.i >= 0;
+    int a_ok = b->a && b->a->type == EDN_KEYWORD;
+    if (e_ok) {
+        key->e = (uint64_t)b->e->u.i;
+        *nf = 1;
+        if (a_ok) {
+            key->a = b->a->u.sym;
+            *nf = 2;
+            if (b->v) {
+                key->v = *b->v;
+                *nf = 3;
+            }
+        }
+        return;
+    }
+    if (a_ok) {
+        key->a = b->a->u.sym;
+        const dl_attr *at = dl_schema_attr(db->schema, key->a);
+        if (b->v && at && at->avet) {
+            *order = DL_AVET;
+            key->v = *b->v;
+            *nf = 2;
+        } else {
+            *order = DL_AEVT;
+            *nf = 1;
+        }
+    }
+}
+
+int q_scan_open(const dl_db *db, const q_bound *b, q_scan *s) {
+    memset(s, 0, sizeof *s);
+    scan_plan(db, b, &s->order, &s->key, &s->nf);
+    return bt_cursor_open(&db->idx[s->order], &s->cur);
+}
+
+int q_scan_next(q_scan *s, dl_datom *out) {
+    int rc;
+    if (!s->started) {
+        s->started = 1;
+        rc = s->nf ? bt_cursor_seek(s->cur, &s->key, s->nf, 0)
+                   : bt_cursor_first(s->cur);
+    } else {
+        rc = bt_cursor_next(s->cur);
+    }
+    (void)rc;
+    if (bt_cursor_error(s->cur)) return bt_cursor_error(s->cur);
+    if (!bt_cursor_valid(s->cur)) return 0;
+    bt_cursor_get(s->cur, out);
+    if (s->nf && dl_datom_cmp(s->order, out, &s->key, s->nf) != 0) return 0;
+    return 1;
+}
+
+void q_scan_close(q_scan *s) {
+    if (s->cur) bt_cursor_close(s->cur);
+    s->cur = NULL;
+}
+
+int q_count(const dl_db *db, const q_bound *b, uint64_t *out) {
+    dl_index order;
+    dl_datom key;
+    unsigned nf;
+    scan_plan(db, b, &order, &key, &nf);
+    if (!nf) {
+        *out = bt_tree_count(&db->idx[order]);
+        return 0;
+    }
+    return bt_count_prefix(&db->idx[order], &key, nf, out);
+}

@@ -1,0 +1,48 @@
+/*
+** q_scan.h — the query engine's only access to datoms.
+**
+** A scan is given the components a data pattern has bound (entity,
+** attribute, value, tx; NULL for free) and picks the index whose prefix
+** covers most of them:
+**
+**   bound            index  seek prefix
+**   e [a [v]]        EAVT   e, a, v
+**   a v (in AVET)    AVET   a, v
+**   a                AEVT   a
+**   nothing / v / tx EAVT   (full scan)
+**
+** Components not covered by the prefix are not filtered here: callers
+** compare every datom they get against the whole pattern.  q_count gives
+** the exact number of datoms under the same prefix in O(log n), which the
+** planner uses as its cost estimate.  Keeping this in one module lets the
+** engine move to the view-aware scan API (history, as-of, since) in one
+** place.
+*/
+#ifndef DL_Q_SCAN_H
+#define DL_Q_SCAN_H
+
+#include "db/db.h"
+#include "index/btree.h"
+
+typedef struct q_scan {
+    bt_cursor *cur;
+    dl_index order;
+    dl_datom key;
+    unsigned nf;
+    int started;
+} q_scan;
+
+/* Bound components for a scan; pointers may be NULL.  e must be an
+** EDN_INT, a an EDN_KEYWORD, for the prefix to be used. */
+typedef struct q_bound {
+    const edn_value *e, *a, *v, *tx;
+} q_bound;
+
+int q_scan_open(const dl_db *db, const q_bound *b, q_scan *s);
+/* 1 and *out (borrowed until the next call) or 0 at the end; <0 error. */
+int q_scan_next(q_scan *s, dl_datom *out);
+void q_scan_close(q_scan *s);
+/* Exact count of datoms under the prefix q_scan_open would seek. */
+int q_count(const dl_db *db, const q_bound *b, uint64_t *out);
+
+#endif
