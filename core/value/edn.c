@@ -586,6 +586,9 @@ static int rd_sym(rd *r, const char *t, size_t n, size_t off, const char *what,
         if (nl == 0 || nl == n - 1)
             return rd_err(r, DATALITH_EPARSE, off, "invalid %s %.*s", what,
                           (int)(n > 60 ? 60 : n), t);
+        if (slash[1] == ':') /* :a/:b is not a keyword (nor a/:b a symbol) */
+            return rd_err(r, DATALITH_EPARSE, off, "invalid %s %.*s", what,
+                          (int)(n > 60 ? 60 : n), t);
         if (is_digit((unsigned char)slash[1]) && what[0] == 's')
             return rd_err(r, DATALITH_EPARSE, off, "invalid %s %.*s", what,
                           (int)(n > 60 ? 60 : n), t);

@@ -541,6 +541,13 @@ static int json_parse_tagged(json_reader *r, const char *open,
         int kw = TAG_IS("kw");
         /* An empty name is allowed, as for object keys (""). */
         if ((rc = json_tag_string(r, tag, &s, &n))) return rc;
+        /* A name may not start with ':' (in the namespace or the local
+        ** part): it would print as an unreadable ::x. */
+        const char *sl = n > 1 ? memchr(s, '/', n) : NULL;
+        if ((n && s[0] == ':') || (sl && sl + 1 < s + n && sl[1] == ':'))
+            return json_err_at(r, open, "invalid %s name \"%.*s\"",
+                               kw ? "keyword" : "symbol",
+                               (int)(n > 60 ? 60 : n), s);
         const edn_sym *sym = edn_intern_full(s, n);
         if (!sym) return dl_err_last()->code;
         *out = kw ? edn_keyword(sym) : edn_symbol(sym);
