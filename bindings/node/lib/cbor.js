@@ -75,6 +75,16 @@ class Writer {
   }
   bytes(b) { this.room(b.length); this.buf.set(b, this.n); this.n += b.length; }
   text(s) {
+    if (s.length <= 24) { // short ASCII: write the bytes directly
+      let ascii = true;
+      for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) { ascii = false; break; }
+      if (ascii) {
+        this.head(3, s.length);
+        this.room(s.length);
+        for (let i = 0; i < s.length; i++) this.buf[this.n++] = s.charCodeAt(i);
+        return;
+      }
+    }
     if (typeof s.isWellFormed === 'function' ? !s.isWellFormed() : LONE_SURROGATE.test(s)) {
       throw typeError('string is not valid Unicode (it has a lone surrogate): ' +
                       JSON.stringify(s.slice(0, 40)));
@@ -352,7 +362,19 @@ function dec(r, depth) {
       const n = r.len(ai, 'text string');
       let raw;
       if (n === -1) raw = chunks(r, 3, 'text string');
-      else { r.need(n); raw = r.b.subarray(r.i, r.i + n); r.i += n; }
+      else {
+        r.need(n);
+        if (n <= 24) { // short ASCII: cheaper than TextDecoder
+          const b = r.b;
+          let s = '';
+          let i = r.i;
+          const end = i + n;
+          for (; i < end && b[i] < 0x80; i++) s += String.fromCharCode(b[i]);
+          if (i === end) { r.i = end; return s; }
+        }
+        raw = r.b.subarray(r.i, r.i + n);
+        r.i += n;
+      }
       try { return utf8.decode(raw); } catch (e) { throw parseError('invalid UTF-8 in text', at); }
     }
     case 4: {
