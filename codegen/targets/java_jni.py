@@ -29,8 +29,12 @@ Generates, for every :implemented operation the :java naming offers:
       connection / snapshot (conn.transact(tx), db.datoms(args) ...); the
       hand-written Connection and Database extend them.
 
-Callbacks are not bound yet (a JNI upcall needs a global ref and an attached
-thread): an implemented op with a callback makes gen.py refuse, naming it.
+Callback types are not generated: an implemented op with a callback that the
+:java naming offers makes gen.py refuse, naming it.  `filter` (excluded from
+the host bindings' naming) is bound by hand: Database.filter(Predicate) and
+NativeCallbacks / datalith_jni.c (a global ref to the predicate, freed by a
+Cleaner once no view uses it; a derived view keeps its source's predicates
+alive through the `new Database(ptr, source)` this generator emits).
 """
 
 from targets import Target, File, BANNER
@@ -310,6 +314,11 @@ def _public_method(spec, op, receiver=None, indent="    "):
         expr = "Cbor.decode(%s)" % ncall
     elif rt == "string":
         expr = "new String(%s, java.nio.charset.StandardCharsets.UTF_8)" % ncall
+    elif rt == "handle/db" and any(a.type == "handle/db" for a in op.args):
+        # a view derived from a snapshot keeps that snapshot's filter
+        # predicates alive (Database.keepAlive)
+        src = [a for a in op.args if a.type == "handle/db"][0]
+        expr = "new Database(%s, %s)" % (ncall, _ident(src.name))
     elif rt in HANDLE_CLASS:
         expr = "new %s(%s)" % (HANDLE_CLASS[rt], ncall)
     else:

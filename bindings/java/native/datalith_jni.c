@@ -11,6 +11,10 @@
 */
 #include "datalith_jni.h"
 
+#ifdef DATALITH_JNI_HAVE_HEADER
+#include "datalith_NativeCallbacks.h"
+#endif
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -135,4 +139,91 @@ jbyteArray dj_out_bytes(JNIEnv *env, const char *p, size_t n) {
     jbyteArray a = (*env)->NewByteArray(env, (jsize)n);
     if (a && n) (*env)->SetByteArrayRegion(env, a, 0, (jsize)n, (const jbyte *)p);
     return a;
+}
+
+/* ---- filter predicates (datalith.NativeCallbacks) ------------------------
+**
+** A filter view calls its predicate on the thread that reads the view.  The
+** context is a dj_filter holding a global reference to a datalith.FilterFn;
+** FilterCtx.java owns it and frees it (filterCtxFree) once no Java view can
+** use it.  The upcall never leaves an exception pending: FilterFn.test
+** catches everything, and anything else (an OutOfMemoryError building the
+** byte[]) is cleared and rejects the datom. */
+typedef struct dj_filter {
+    JavaVM *vm;
+    jobject fn;        /* global ref to the FilterFn */
+} dj_filter;
+
+static jmethodID dj_filter_test;   /* FilterFn.test([B)Z */
+
+static int dj_filter_call(void *ctx, const char *datom, size_t len) {
+    dj_filter *f = ctx;
+    JNIEnv *env = NULL;
+    int attached = 0, keep = 0;
+    jint st = (*f->vm)->GetEnv(f->vm, (void **)&env, JNI_VERSION_1_8);
+    if (st == JNI_EDETACHED) {
+        if ((*f->vm)->AttachCurrentThreadAsDaemon(f->vm, (void **)&env, NULL) != JNI_OK) return 0;
+        attached = 1;
+    } else if (st != JNI_OK) {
+        return 0;
+    }
+    if (!(*env)->ExceptionCheck(env)) {
+        jbyteArray a = dj_out_bytes(env, datom, len);
+        if (a) {
+            keep = (*env)->CallBooleanMethod(env, f->fn, dj_filter_test, a) == JNI_TRUE;
+            (*env)->DeleteLocalRef(env, a);
+        }
+        if ((*env)->ExceptionCheck(env)) {
+            (*env)->ExceptionClear(env);
+            keep = 0;
+        }
+    }
+    if (attached) (*f->vm)->DetachCurrentThread(f->vm);
+    return keep;
+}
+
+JNIEXPORT jlong JNICALL Java_datalith_NativeCallbacks_filterCtxNew(JNIEnv *env, jclass cls,
+                                                                   jobject fn) {
+    (void)cls;
+    if (!fn) {
+        dj_throw_named(env, "java/lang/NullPointerException", "filter function is null");
+        return 0;
+    }
+    if (!dj_filter_test) {
+        jclass c = (*env)->GetObjectClass(env, fn);
+        dj_filter_test = (*env)->GetMethodID(env, c, "test", "([B)Z");
+        (*env)->DeleteLocalRef(env, c);
+        if (!dj_filter_test) return 0;
+    }
+    dj_filter *f = calloc(1, sizeof *f);
+    if (!f || (*env)->GetJavaVM(env, &f->vm) != JNI_OK ||
+        !(f->fn = (*env)->NewGlobalRef(env, fn))) {
+        free(f);
+        dj_throw_named(env, "java/lang/OutOfMemoryError", "datalith: out of memory");
+        return 0;
+    }
+    return (jlong)(intptr_t)f;
+}
+
+JNIEXPORT void JNICALL Java_datalith_NativeCallbacks_filterCtxFree(JNIEnv *env, jclass cls,
+                                                                   jlong ctx) {
+    dj_filter *f = (dj_filter *)(intptr_t)ctx;
+    (void)cls;
+    if (!f) return;
+    (*env)->DeleteGlobalRef(env, f->fn);
+    free(f);
+}
+
+JNIEXPORT jlong JNICALL Java_datalith_NativeCallbacks_filter(JNIEnv *env, jclass cls, jlong db,
+                                                             jlong ctx) {
+    datalith_db *out = NULL;
+    (void)cls;
+    if (dj_check_handle(env, db, "db") || dj_check_handle(env, ctx, "filter context")) return 0;
+    int rc = datalith_db_filter((datalith_db *)(intptr_t)db, dj_filter_call,
+                                (void *)(intptr_t)ctx, DATALITH_FORMAT_CBOR, &out);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        return 0;
+    }
+    return (jlong)(intptr_t)out;
 }

@@ -115,7 +115,7 @@ public final class Datalith extends DatalithHelpers {
     public static Database dbWith(Database db, Object tx) {
         byte[] txCbor = Cbor.encode(tx);
         try (Lease lease = new Lease()) {
-            return new Database(DatalithNative.dbWith(lease.add(db, "db"), txCbor));
+            return new Database(DatalithNative.dbWith(lease.add(db, "db"), txCbor), db);
         }
     }
 
@@ -205,7 +205,7 @@ public final class Datalith extends DatalithHelpers {
      */
     public static Database history(Database db) {
         try (Lease lease = new Lease()) {
-            return new Database(DatalithNative.history(lease.add(db, "db")));
+            return new Database(DatalithNative.history(lease.add(db, "db")), db);
         }
     }
 
@@ -215,7 +215,7 @@ public final class Datalith extends DatalithHelpers {
     public static Database asOf(Database db, Object timePoint) {
         byte[] timePointCbor = Cbor.encode(timePoint);
         try (Lease lease = new Lease()) {
-            return new Database(DatalithNative.asOf(lease.add(db, "db"), timePointCbor));
+            return new Database(DatalithNative.asOf(lease.add(db, "db"), timePointCbor), db);
         }
     }
 
@@ -225,7 +225,7 @@ public final class Datalith extends DatalithHelpers {
     public static Database since(Database db, Object timePoint) {
         byte[] timePointCbor = Cbor.encode(timePoint);
         try (Lease lease = new Lease()) {
-            return new Database(DatalithNative.since(lease.add(db, "db"), timePointCbor));
+            return new Database(DatalithNative.since(lease.add(db, "db"), timePointCbor), db);
         }
     }
 

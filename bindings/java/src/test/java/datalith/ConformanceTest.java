@@ -139,31 +139,108 @@ class ConformanceTest {
         boolean create = !Boolean.FALSE.equals(c.get(CREATE));
         Object steps = c.get(STEPS);
         if (!(steps instanceof List)) fail("case without :steps vector");
-        Connection conn = null;
-        try {
+        try (Ctx cx = new Ctx()) {
             if (create) {
                 Datalith.createDatabase(cfg);
-                conn = Datalith.connect(cfg);
+                cx.conn = Datalith.connect(cfg);
             }
             int i = 0;
             for (Object s : (List<?>) steps) {
                 i++;
-                String why = runStep(conn, cfg, (Map<?, ?>) s);
+                String why = runStep(cx, (Map<?, ?>) s);
                 if (why != null) fail("step " + i + ": " + why);
             }
         } finally {
-            if (conn != null) conn.close();
             if (create) Datalith.deleteDatabase(cfg);
         }
     }
 
-    static String runStep(Connection conn, Map<Object, Object> caseCfg, Map<?, ?> step) {
+    /** Per-case state: the connection and the snapshots held by :hold /
+     *  :db-with under a name (:as). */
+    static final class Ctx implements AutoCloseable {
+        Connection conn;
+        final Map<Object, Database> held = new LinkedHashMap<>();
+
+        void hold(Object as, Database db) {
+            Database old = held.put(as, db);
+            if (old != null) old.close();
+        }
+
+        @Override
+        public void close() {
+            for (Database d : held.values()) d.close();
+            held.clear();
+            if (conn != null) conn.close();
+        }
+    }
+
+    static final Keyword DB = Keyword.of(":db"), VIEW = Keyword.of(":view"), AS = Keyword.of(":as"),
+            EID = Keyword.of(":eid"), PART = Keyword.of(":part"), BELOW = Keyword.of(":below");
+
+    /** The snapshot a step reads (runner.c step_db): the held one named by
+     *  :db, else the connection's newest, then the :view ops in order.  The
+     *  caller closes what is returned when owned[0]. */
+    static Database stepDb(Ctx cx, Map<?, ?> step, boolean[] owned) {
+        Database db;
+        owned[0] = false;
+        if (step.containsKey(DB)) {
+            db = cx.held.get(step.get(DB));
+            if (db == null) throw new DatalithException(DatalithException.EINVAL, "runner: no snapshot held as :db");
+        } else {
+            db = cx.conn.db();
+            owned[0] = true;
+        }
+        Object view = step.get(VIEW);
+        if (!(view instanceof List)) return db;
+        for (Object v : (List<?>) view) {
+            Object op = v instanceof Keyword ? v
+                    : v instanceof List && !((List<?>) v).isEmpty() ? ((List<?>) v).get(0) : null;
+            boolean hasArg = v instanceof List && ((List<?>) v).size() > 1;
+            Object arg = hasArg ? ((List<?>) v).get(1) : null;
+            String o = op instanceof Keyword ? ((Keyword) op).sym() : "";
+            Database next;
+            try {
+                if (o.equals("history")) next = db.history();
+                else if (o.equals("as-of") && hasArg) next = db.asOf(arg);
+                else if (o.equals("since") && hasArg) next = db.since(arg);
+                else if (o.equals("filter") && arg instanceof Map) next = db.filter(filterPred((Map<?, ?>) arg));
+                else throw new DatalithException(DatalithException.EINVAL, "runner: unknown :view op");
+            } catch (RuntimeException e) {
+                if (owned[0]) db.close();
+                throw e;
+            }
+            if (owned[0]) db.close();
+            db = next;
+            owned[0] = true;
+        }
+        return db;
+    }
+
+    static final Keyword EXCLUDE_ATTR = Keyword.of(":exclude-attr"), EXCLUDE_E = Keyword.of(":exclude-e");
+
+    /** [:filter {:exclude-attr :kw}] / [:filter {:exclude-e n}] (runner.c
+     *  filter_pred): the datom arrives decoded, as a Java user sees it. */
+    static java.util.function.Predicate<Object> filterPred(Map<?, ?> arg) {
+        Object attr = arg.get(EXCLUDE_ATTR), e = arg.get(EXCLUDE_E);
+        if (!(attr instanceof Keyword) && !(e instanceof Long))
+            throw new DatalithException(DatalithException.EINVAL, "runner: bad :filter");
+        return d -> {
+            if (!(d instanceof Tagged) || !(((Tagged) d).getValue() instanceof List)) return true;
+            List<?> it = (List<?>) ((Tagged) d).getValue();
+            if (it.size() != 5) return true;
+            return attr instanceof Keyword ? !attr.equals(it.get(1)) : !e.equals(it.get(0));
+        };
+    }
+
+    static String runStep(Ctx cx, Map<?, ?> step) {
         Object op = step.get(OP);
         if (!(op instanceof Keyword)) return "step without :op keyword";
         String name = ((Keyword) op).sym();
+        Connection conn = cx.conn;
         Object got = null;
         boolean subset = false;
         DatalithException err = null;
+        boolean[] owned = new boolean[1];
         try {
             switch (name) {
                 case "transact": {
@@ -172,18 +249,73 @@ class ConformanceTest {
                     subset = true;
                     break;
                 }
-                case "datoms": {
+                case "datoms":
+                case "seek-datoms":
+                case "rseek-datoms":
+                case "index-range": {
                     Object args = step.containsKey(ARGS) ? step.get(ARGS) : new LinkedHashMap<>();
-                    try (Database db = conn.db()) {
-                        got = db.datoms(args);
+                    Database db = stepDb(cx, step, owned);
+                    try {
+                        if (name.equals("datoms")) got = db.datoms(args);
+                        else if (name.equals("seek-datoms")) got = db.seekDatoms(args);
+                        else if (name.equals("rseek-datoms")) got = db.rseekDatoms(args);
+                        else got = db.indexRange(args);
+                    } finally {
+                        if (owned[0]) db.close();
                     }
                     break;
                 }
                 case "schema":
-                case "reverse-schema": {
-                    try (Database db = conn.db()) {
-                        got = name.equals("schema") ? db.schema() : db.reverseSchema();
+                case "reverse-schema":
+                case "metrics":
+                case "is-filtered":
+                case "entity": {
+                    Database db = stepDb(cx, step, owned);
+                    try {
+                        if (name.equals("schema")) got = db.schema();
+                        else if (name.equals("reverse-schema")) got = db.reverseSchema();
+                        else if (name.equals("metrics")) got = db.metrics();
+                        else if (name.equals("is-filtered")) got = db.isFiltered();
+                        else got = db.entity(step.get(EID));
+                    } finally {
+                        if (owned[0]) db.close();
                     }
+                    break;
+                }
+                case "hold":
+                case "with":
+                case "db-with": {
+                    Object as = step.get(AS);
+                    if (!name.equals("with") && !(as instanceof Keyword))
+                        return ":hold / :db-with step without an :as keyword";
+                    if (!name.equals("hold") && !step.containsKey(TX))
+                        return ":with / :db-with step without :tx";
+                    Database db = stepDb(cx, step, owned);
+                    if (name.equals("hold")) {
+                        if (!owned[0])
+                            throw new DatalithException(DatalithException.EINVAL,
+                                    "runner: :hold of a held snapshot needs a :view");
+                        cx.hold(as, db);
+                    } else {
+                        try {
+                            if (name.equals("with")) {
+                                got = db.with(step.get(TX));
+                                subset = true;
+                            } else {
+                                cx.hold(as, db.dbWith(step.get(TX)));
+                            }
+                        } finally {
+                            if (owned[0]) db.close();
+                        }
+                    }
+                    break;
+                }
+                case "tempid": {
+                    got = Datalith.tempid(step.get(PART));
+                    Object below = step.get(BELOW);
+                    if (below != null && !(got instanceof Long && below instanceof Long
+                            && (Long) got < (Long) below))
+                        return "tempid " + show(got) + " is not below the bound";
                     break;
                 }
                 case "database-exists?":
