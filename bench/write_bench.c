@@ -10,8 +10,10 @@
 ** Data: people with :name :last-name :sex :age :salary drawn with mulberry32
 ** (seed 42) as WORKLOAD.md describes; all attributes :db/index true.
 **
-**   build/release/bench/write_bench [memory|file|lmdb] [N] [DIR]
+**   build/release/bench/write_bench [memory|file|lmdb] [N] [DIR] [SUITE]
 **
+** SUITE (add-1, add-5, add-all; add-5 includes retract-5) runs only that
+** suite, e.g. for a profile.
 ** Prints ms per suite and µs per transaction.  Built by the release preset
 ** (bench/CMakeLists.txt); not part of the test suite.
 */
@@ -92,6 +94,7 @@ int main(int argc, char **argv) {
     const char *backend = argc > 1 ? argv[1] : "memory";
     int n = argc > 2 ? atoi(argv[2]) : 20000;
     const char *dir = argc > 3 ? argv[3] : "/tmp/datalith-bench";
+    const char *only = argc > 4 ? argv[4] : NULL;
     person *ps = calloc((size_t)n, sizeof *ps);
     char buf[512];
     int run = 0;
@@ -104,8 +107,11 @@ int main(int argc, char **argv) {
         ps[i].salary = (int)rand_int(100000);
     }
 
+    datalith_conn *c;
+#define SKIP(name) (only && strcmp(only, name) != 0)
     /* add-1: n transactions of one datom each */
-    datalith_conn *c = fresh(backend, dir, run++);
+    if (SKIP("add-1")) goto add5;
+    c = fresh(backend, dir, run++);
     double t0 = now_ms();
     for (int i = 0; i < n; i++) {
         snprintf(buf, sizeof buf, "[[:db/add %d :age %d]]", 100 + i, ps[i].age);
@@ -115,7 +121,9 @@ int main(int argc, char **argv) {
     printf("%-8s add-1     %6d tx  %9.1f ms  %7.1f us/tx\n", backend, n, t1 - t0, (t1 - t0) * 1e3 / n);
     datalith_conn_release(c);
 
+add5:
     /* add-5: one entity (5 datoms) per transaction */
+    if (SKIP("add-5")) goto addall;
     c = fresh(backend, dir, run++);
     t0 = now_ms();
     for (int i = 0; i < n; i++) {
@@ -137,7 +145,9 @@ int main(int argc, char **argv) {
     printf("%-8s retract-5 %6d tx  %9.1f ms  %7.1f us/tx\n", backend, n, t1 - t0, (t1 - t0) * 1e3 / n);
     datalith_conn_release(c);
 
+addall:
     /* add-all: one transaction of 5n datoms */
+    if (SKIP("add-all")) goto done;
     c = fresh(backend, dir, run++);
     size_t cap = (size_t)n * 128 + 16, len = 0;
     char *big = malloc(cap);
@@ -154,6 +164,7 @@ int main(int argc, char **argv) {
     printf("%-8s add-all   %6d datoms %6.1f ms  %7.2f us/datom\n", backend, 5 * n, t1 - t0, (t1 - t0) * 1e3 / (5.0 * n));
     datalith_conn_release(c);
     free(big);
+done:
     free(ps);
     return 0;
 }
