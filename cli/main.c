@@ -30,6 +30,10 @@
 #include "datalith.h"
 #include "commands_gen.h"
 
+#include "../core/util/arena.h"
+#include "../core/util/buf.h"
+#include "../core/value/value.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,6 +366,19 @@ static const char *kind_hint(int kind) {
     }
 }
 
+#define EXPORT_HELP \
+    "usage: datalith [-f edn|json|cbor] export DB [FILE]\n\n" \
+    "Write every datom of the snapshot's EAVT index as a vector of\n" \
+    "#datahike/Datom [e a v tx added] to FILE (default: standard output).\n" \
+    "DB is db:CFG, or history:CFG to include retractions, or asof:T:CFG.\n"
+#define IMPORT_HELP \
+    "usage: datalith import conn:CFG FILE\n\n" \
+    "Replay an export (EDN; .json and .cbor by extension) into the database:\n" \
+    "one transaction per original transaction, in order, keeping entity ids.\n" \
+    "Transaction entities' own datoms (:db/txInstant, tx metadata) are not\n" \
+    "copied; each import transaction gets its own.  Prints\n" \
+    "{:datoms <n> :transactions <m>}.\n"
+
 static void usage(FILE *f) {
     fputs("usage: datalith [options] <command> [args...]\n"
           "\n"
@@ -375,7 +392,10 @@ static void usage(FILE *f) {
           "\n"
           "commands:\n"
           "  convert [--from F] [--to F] [FILE]  read a value (default EDN) and print it\n"
-          "                                      (default canonical EDN)\n",
+          "                                      (default canonical EDN)\n"
+          "  export DB [FILE]                    write all datoms (history:CFG: with\n"
+          "                                      retractions)\n"
+          "  import conn:CFG FILE                replay an export, keeping entity ids\n",
           f);
     for (size_t i = 0; i < cli_op_count; i++) {
         const cli_op *c = &cli_ops[i];
@@ -473,6 +493,148 @@ static int cmd_convert(int argc, char **argv) {
     if (to != DATALITH_FORMAT_CBOR) fputc('\n', stdout);
     datalith_free(out);
     return 0;
+}
+
+/* ----------------------------------------------------- export, import */
+
+/* export DB [FILE]: every datom of the snapshot's EAVT index (with history:
+** the retractions too) as a vector of #datahike/Datom [e a v tx added]. */
+static int cmd_export(const cli_opts *o, int argc, char **argv) {
+    if (argc < 1 || argc > 2) {
+        fprintf(stderr, "datalith: export: expected DB [FILE]; see `datalith export --help`\n");
+        return EXIT_USAGE;
+    }
+    datalith_db *db;
+    int rc = db_arg(argv[0], "export: argument 1 (db)", &db);
+    if (rc) return rc;
+    static const char all[] = "{:index :eavt}";
+    char *s;
+    size_t n;
+    if (datalith_datoms(db, all, sizeof all - 1, o->out_fmt, &s, &n)) {
+        fprintf(stderr, "datalith: export: %s\n", datalith_error_last()->message);
+        return EXIT_ENGINE;
+    }
+    FILE *f = stdout;
+    if (argc == 2 && !(f = fopen(argv[1], "wb"))) {
+        fprintf(stderr, "datalith: export: cannot write '%s': %s\n", argv[1], strerror(errno));
+        datalith_free(s);
+        return EXIT_ENGINE;
+    }
+    fwrite(s, 1, n, f);
+    if (o->out_fmt != DATALITH_FORMAT_CBOR) fputc('\n', f);
+    datalith_free(s);
+    if (f != stdout && fclose(f)) {
+        fprintf(stderr, "datalith: export: cannot write '%s': %s\n", argv[1], strerror(errno));
+        return EXIT_ENGINE;
+    }
+    return 0;
+}
+
+typedef struct imp_datom {
+    const edn_value *e, *a, *v;
+    int64_t tx;
+    int added;
+    size_t order;
+} imp_datom;
+
+static int imp_cmp(const void *x, const void *y) {
+    const imp_datom *p = x, *q = y;
+    if (p->tx != q->tx) return p->tx < q->tx ? -1 : 1;
+    return p->order < q->order ? -1 : p->order > q->order;
+}
+
+/* import conn:CFG FILE: replay an export, one transaction per original
+** transaction in tx order, keeping entity ids. */
+static int cmd_import(const cli_opts *o, int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "datalith: import: expected conn:CFG FILE; see `datalith import --help`\n");
+        return EXIT_USAGE;
+    }
+    if (strncmp(argv[0], "conn:", 5) || !argv[0][5]) {
+        fprintf(stderr, "datalith: import: argument 1 (conn): expected conn:CFG, got '%s'\n",
+                argv[0]);
+        return EXIT_USAGE;
+    }
+    const char *path = argv[1];
+    size_t pl = strlen(path);
+    int fmt = o->in_fmt;
+    if (pl > 5 && !strcmp(path + pl - 5, ".json")) fmt = DATALITH_FORMAT_JSON;
+    if (pl > 5 && !strcmp(path + pl - 5, ".cbor")) fmt = DATALITH_FORMAT_CBOR;
+    const char *text;
+    size_t n;
+    int rc = file_to_edn(path, fmt, "import: argument 2 (file)", &text, &n);
+    if (rc) return rc;
+    datalith_conn *conn;
+    if ((rc = open_conn(argv[0] + 5, "import: argument 1 (conn)", &conn))) return rc;
+
+    dl_arena arena;
+    dl_arena_init(&arena, 0);
+    edn_value all;
+    imp_datom *ds = NULL;
+    dl_buf tx = DL_BUF_INIT;
+    rc = EXIT_ENGINE;
+    if (edn_read(&arena, text, n, NULL, &all)) {
+        fprintf(stderr, "datalith: import: %s\n", datalith_error_last()->message);
+        goto out;
+    }
+    if (all.type != EDN_VECTOR && all.type != EDN_LIST) {
+        fprintf(stderr, "datalith: import: '%s' must hold a vector of datoms\n", path);
+        goto out;
+    }
+    ds = calloc(all.n ? all.n : 1, sizeof *ds);
+    if (!ds) goto oom;
+    size_t nd = 0;
+    const edn_sym *tx_instant = edn_intern_full("db/txInstant", 12);
+    for (size_t i = 0; i < all.n; i++) {
+        const edn_value *d = &all.u.items[i];
+        if (d->type == EDN_TAGGED) d = d->u.tagged.val;
+        if (!edn_is_seq(d) || d->n != 5 || d->u.items[0].type != EDN_INT ||
+            d->u.items[1].type != EDN_KEYWORD || d->u.items[3].type != EDN_INT ||
+            d->u.items[4].type != EDN_BOOL) {
+            fprintf(stderr, "datalith: import: element %zu of '%s' is not a datom "
+                    "[e a v tx added]\n", i + 1, path);
+            goto out;
+        }
+        const edn_value *it = d->u.items;
+        /* The transaction entity's own datoms (:db/txInstant, tx metadata)
+        ** are written anew by each import transaction. */
+        if (it[0].u.i == it[3].u.i || it[1].u.sym == tx_instant) continue;
+        ds[nd++] = (imp_datom){&it[0], &it[1], &it[2], it[3].u.i, it[4].u.b, i};
+    }
+    qsort(ds, nd, sizeof *ds, imp_cmp);
+    size_t ntx = 0;
+    for (size_t i = 0; i < nd;) {
+        size_t j = i;
+        tx.len = 0;
+        if (dl_buf_putc(&tx, '[')) goto oom;
+        for (; j < nd && ds[j].tx == ds[i].tx; j++) {
+            if (dl_buf_puts(&tx, ds[j].added ? "[:db/add " : "[:db/retract ") ||
+                edn_write(&tx, ds[j].e) || dl_buf_putc(&tx, ' ') || edn_write(&tx, ds[j].a) ||
+                dl_buf_putc(&tx, ' ') || edn_write(&tx, ds[j].v) || dl_buf_putc(&tx, ']'))
+                goto oom;
+        }
+        if (dl_buf_putc(&tx, ']')) goto oom;
+        char *report;
+        size_t rn;
+        if (datalith_transact(conn, tx.data, tx.len, DATALITH_FORMAT_EDN, &report, &rn)) {
+            fprintf(stderr, "datalith: import: transaction %lld of '%s': %s\n",
+                    (long long)ds[i].tx, path, datalith_error_last()->message);
+            goto out;
+        }
+        datalith_free(report);
+        ntx++;
+        i = j;
+    }
+    printf("{:datoms %zu :transactions %zu}\n", nd, ntx);
+    rc = 0;
+    goto out;
+oom:
+    fprintf(stderr, "datalith: import: out of memory\n");
+out:
+    dl_buf_free(&tx);
+    free(ds);
+    dl_arena_free(&arena);
+    return rc;
 }
 
 /* ----------------------------------------------------------- commands */
@@ -719,6 +881,13 @@ int main(int argc, char **argv) {
         rc = cmd || help ? 0 : EXIT_USAGE;
     } else if (!strcmp(cmd, "convert")) {
         rc = cmd_convert(nrest, rest);
+    } else if (!strcmp(cmd, "export") || !strcmp(cmd, "import")) {
+        if (help) {
+            fputs(cmd[0] == 'e' ? EXPORT_HELP : IMPORT_HELP, stdout);
+            rc = 0;
+        } else {
+            rc = cmd[0] == 'e' ? cmd_export(&o, nrest, rest) : cmd_import(&o, nrest, rest);
+        }
     } else {
         const cli_op *c = find_command(cmd);
         if (!c) {

@@ -110,6 +110,21 @@ expect_err "asof: with a bad T" 1 "argument 1 (db): "
 run entity db:cfg.edn 3
 expect "entity" 0 '{:age 36 :name "Ada" :db/id 3}'
 
+# ---- export / import (history export: the retraction of "Bo" travels too;
+# 12 datoms: 6 schema, Ada 2, Bo 1, Cy 1, the change 2; 5 transactions)
+printf '{:store {:backend :file :path "%s/copy"} :schema-flexibility :write}\n' "$T" >copy.edn
+run export history:cfg.edn dump.edn;  expect "export to a file" 0 ""
+run create-database edn:copy.edn;     expect_out "create the copy" 0 ":backend :file"
+run import conn:copy.edn dump.edn;    expect "import" 0 "{:datoms 12 :transactions 5}"
+run datoms history:copy.edn '{:index :eavt :components [4]}'
+expect "imported history" 0 '[#datahike/Datom [4 :name "Bo" 536870915 true] #datahike/Datom [4 :name "Bo" 536870917 false] #datahike/Datom [4 :name "Bob" 536870917 true]]'
+run schema db:copy.edn
+expect_out "imported schema" 0 ':name {:db/cardinality :db.cardinality/one :db/id 1 :db/ident :name :db/valueType :db.type/string}'
+echo '[[1 :name "x" 536870913 true] 42]' >notdatoms.edn
+run import conn:copy.edn notdatoms.edn; expect_err "import rejects a non-datom" 1 "element 2 of 'notdatoms.edn' is not a datom [e a v tx added]"
+run export;                           expect_err "export usage" 2 "export: expected DB [FILE]"
+run import db:copy.edn dump.edn;      expect_err "import needs conn:" 2 "expected conn:CFG, got 'db:copy.edn'"
+
 # ---- convert is kept
 out=$(echo '{:b 1 :a [1 2]}' | "$D" convert); rc=$?
 expect "convert" 0 "{:a [1 2] :b 1}"
