@@ -177,6 +177,17 @@ async function runStep(cx, base, step) {
       return [await withDb(cx, step, (db) => d.isFiltered(db)), false];
     case 'entity':
       return [await withDb(cx, step, (db) => call('entity', db, has(step, 'eid') ? get(step, 'eid') : null)), false];
+    case 'pull':
+      return [await withDb(cx, step, (db) => call('pull', db, has(step, 'selector') ? get(step, 'selector') : null,
+                                                  has(step, 'eid') ? get(step, 'eid') : null)), false];
+    case 'pull-many':
+      return [await withDb(cx, step, (db) => call('pullMany', db, has(step, 'selector') ? get(step, 'selector') : null,
+                                                  has(step, 'eids') ? get(step, 'eids') : null)), false];
+    case 'q':
+      // the step's snapshot is the query's first database input ($); :inputs
+      // are the other :in values, in order
+      return [await withDb(cx, step, (db) => call('q', has(step, 'query') ? get(step, 'query') : null, [db],
+                                                  has(step, 'inputs') ? get(step, 'inputs') : [])), false];
     case 'hold':
     case 'with':
     case 'db-with': {
