@@ -89,12 +89,6 @@ static const char *show(dl_arena *a, const edn_value *v) {
     return s;
 }
 
-static bool is_symbol_named(const edn_value *v, const char *name) {
-    return (v->type == EDN_SYMBOL && !v->u.sym->ns &&
-            strcmp(v->u.sym->name, name) == 0) ||
-           (v->type == EDN_STRING && strcmp(v->u.s, name) == 0);
-}
-
 /* ---- parsing ---- */
 
 typedef struct pull_parser {
@@ -152,16 +146,53 @@ static int parse_limit(pull_parser *pp, const edn_value *n,
     return 0;
 }
 
-/* An attribute expression: (limit :a n), (default :a v), the same as
-** vectors, or [:a :as k :limit n :default v] (options in any order). */
+/* `v` is the word `name` as a symbol, an unqualified keyword or a string
+** (the grammar accepts all three for *, ..., limit and default). */
+static bool is_word(const edn_value *v, const char *name) {
+    return ((v->type == EDN_SYMBOL || v->type == EDN_KEYWORD) &&
+            !v->u.sym->ns && strcmp(v->u.sym->name, name) == 0) ||
+           (v->type == EDN_STRING && strcmp(v->u.s, name) == 0);
+}
+
+static bool is_option(const edn_value *o) {
+    return o->type == EDN_KEYWORD && !o->u.sym->ns &&
+           (!strcmp(o->u.sym->name, "as") || !strcmp(o->u.sym->name, "limit") ||
+            !strcmp(o->u.sym->name, "default"));
+}
+
+/* An attribute expression, tried in the grammar's order:
+**   [:a option value ...]   options :as, :limit, :default ([:a] alone too)
+**   (limit :a n) / (default :a v)   also as vectors, with limit/default
+**                                   as symbol, keyword or string */
 static int parse_attr_expr(pull_parser *pp, const edn_value *v,
                            dl_pull_spec *s) {
     const edn_value *it = v->u.items;
     int rc;
     if (v->n == 0)
         return PERR(pp, "empty attribute expression %s", show(pp->a, v));
-    if (is_symbol_named(&it[0], "limit") || is_symbol_named(&it[0], "default")) {
-        bool lim = is_symbol_named(&it[0], "limit");
+    bool opts_ok = it[0].type == EDN_KEYWORD && (v->n - 1) % 2 == 0;
+    for (size_t i = 1; opts_ok && i < v->n; i += 2)
+        opts_ok = is_option(&it[i]);
+    if (opts_ok) {
+        rc = parse_attr_name(pp, &it[0], v, s);
+        if (rc) return rc;
+        for (size_t i = 1; i + 1 < v->n; i += 2) {
+            const edn_value *ov = &it[i + 1];
+            const char *name = it[i].u.sym->name;
+            if (name[0] == 'a') {
+                s->key = *ov;
+            } else if (name[0] == 'l') {
+                rc = parse_limit(pp, ov, v, &s->limit);
+                if (rc) return rc;
+            } else {
+                s->has_default = true;
+                s->deflt = *ov;
+            }
+        }
+        return 0;
+    }
+    if (is_word(&it[0], "limit") || is_word(&it[0], "default")) {
+        bool lim = is_word(&it[0], "limit");
         if (v->n != 3)
             return PERR(pp, "expected (%s attr %s), got %s",
                         lim ? "limit" : "default", lim ? "n" : "value",
@@ -177,31 +208,14 @@ static int parse_attr_expr(pull_parser *pp, const edn_value *v,
         return PERR(pp, "expected an attribute keyword, limit or default "
                     "first, got %s in %s",
                     show(pp->a, &it[0]), show(pp->a, v));
-    if (v->n < 3 || (v->n - 1) % 2 != 0)
-        return PERR(pp, "expected [attr option value ...] with options "
-                    ":as, :limit, :default, got %s",
-                    show(pp->a, v));
-    rc = parse_attr_name(pp, &it[0], v, s);
-    if (rc) return rc;
-    for (size_t i = 1; i + 1 < v->n; i += 2) {
-        const edn_value *o = &it[i], *ov = &it[i + 1];
-        const char *name = o->type == EDN_KEYWORD && !o->u.sym->ns
-                               ? o->u.sym->name : "";
-        if (strcmp(name, "as") == 0) {
-            s->key = *ov;
-        } else if (strcmp(name, "limit") == 0) {
-            rc = parse_limit(pp, ov, v, &s->limit);
-            if (rc) return rc;
-        } else if (strcmp(name, "default") == 0) {
-            s->has_default = true;
-            s->deflt = *ov;
-        } else {
+    for (size_t i = 1; i < v->n; i += 2)
+        if (!is_option(&it[i]))
             return PERR(pp, "unknown attribute option %s in %s (expected "
                         ":as, :limit or :default)",
-                        show(pp->a, o), show(pp->a, v));
-        }
-    }
-    return 0;
+                        show(pp->a, &it[i]), show(pp->a, v));
+    return PERR(pp, "expected [attr option value ...] with options "
+                ":as, :limit, :default, got %s",
+                show(pp->a, v));
 }
 
 /* One attr-spec other than a map spec or the wildcard. */
@@ -214,13 +228,45 @@ static int parse_attr_spec(pull_parser *pp, const edn_value *v,
                 show(pp->a, v));
 }
 
+/* One entry k -> sv of a map spec. */
+static int parse_map_entry(pull_parser *pp, const edn_value *e,
+                           const edn_value *k, const edn_value *sv,
+                           dl_pull_spec *s) {
+    int rc = parse_attr_spec(pp, k, s);
+    if (rc) return rc;
+    if (sv->type != EDN_KEYWORD && is_word(sv, "...")) {
+        s->recursion = DL_PULL_RECURSE_UNBOUNDED;
+    } else if (sv->type == EDN_INT) {
+        if (sv->u.i <= 0)
+            return PERR(pp, "expected a positive recursion depth or ..., "
+                        "got %s in %s",
+                        show(pp->a, sv), show(pp->a, e));
+        s->recursion = sv->u.i > 0x7fffffff ? 0x7fffffff : (int)sv->u.i;
+    } else if (edn_is_seq(sv)) {
+        dl_pull_pattern *sub;
+        rc = parse_pattern(pp, sv, &sub);
+        if (rc) return rc;
+        s->sub = sub;
+    } else {
+        return PERR(pp, "expected a pattern, a recursion depth or ... as "
+                    "the value of %s, got %s",
+                    show(pp->a, k), show(pp->a, sv));
+    }
+    if (s->kind == DL_PULL_ID) { /* :db/id is the id whatever follows */
+        s->sub = NULL;
+        s->recursion = DL_PULL_NO_RECURSION;
+    }
+    return 0;
+}
+
+/* As Datahike's parser does, the wildcard counts once, plain specs come
+** first in written order, then every map-spec entry; so on equal keys a
+** map spec wins over a plain spec. */
 static int parse_pattern(pull_parser *pp, const edn_value *v,
                          dl_pull_pattern **out) {
     if (!edn_is_seq(v))
         return PERR(pp, "expected a vector of attribute specs, got %s",
                     show(pp->a, v));
-    if (v->n == 0)
-        return PERR(pp, "expected: [attr-spec+], got []");
     dl_pull_pattern *p = dl_arena_calloc(pp->a, 1, sizeof *p);
     size_t cap = 0;
     for (size_t i = 0; i < v->n; i++)
@@ -228,48 +274,26 @@ static int parse_pattern(pull_parser *pp, const edn_value *v,
     dl_pull_spec *specs = dl_arena_calloc(pp->a, cap ? cap : 1, sizeof *specs);
     if (!p || !specs) return dl_err_nomem();
     p->specs = specs;
-    for (size_t i = 0; i < v->n; i++) {
-        const edn_value *e = &v->u.items[i];
-        int rc;
-        if (is_symbol_named(e, "*")) {
-            p->wildcard = true;
-            continue;
-        }
-        if (e->type != EDN_MAP) {
-            rc = parse_attr_spec(pp, e, &specs[p->n]);
-            if (rc) return rc;
-            p->n++;
-            continue;
-        }
-        if (e->n == 0)
-            return PERR(pp, "empty map spec {} in %s", show(pp->a, v));
-        for (size_t j = 0; j < e->n; j++) {
-            const edn_value *k = &e->u.items[2 * j], *sv = &e->u.items[2 * j + 1];
-            dl_pull_spec *s = &specs[p->n];
-            rc = parse_attr_spec(pp, k, s);
-            if (rc) return rc;
-            if (s->kind == DL_PULL_ID)
-                return PERR(pp, ":db/id cannot have a sub-pattern in %s",
-                            show(pp->a, e));
-            if (is_symbol_named(sv, "...") && sv->type == EDN_SYMBOL) {
-                s->recursion = DL_PULL_RECURSE_UNBOUNDED;
-            } else if (sv->type == EDN_INT) {
-                if (sv->u.i <= 0)
-                    return PERR(pp, "expected a positive recursion depth or "
-                                "..., got %s in %s",
-                                show(pp->a, sv), show(pp->a, e));
-                s->recursion = sv->u.i > 0x7fffffff ? 0x7fffffff : (int)sv->u.i;
-            } else if (edn_is_seq(sv)) {
-                dl_pull_pattern *sub;
-                rc = parse_pattern(pp, sv, &sub);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < v->n; i++) {
+            const edn_value *e = &v->u.items[i];
+            int rc;
+            if (is_word(e, "*")) {
+                p->wildcard = true;
+            } else if (e->type != EDN_MAP) {
+                if (pass == 1) continue;
+                rc = parse_attr_spec(pp, e, &specs[p->n]);
                 if (rc) return rc;
-                s->sub = sub;
+                p->n++;
             } else {
-                return PERR(pp, "expected a pattern, a recursion depth or "
-                            "... as the value of %s, got %s",
-                            show(pp->a, k), show(pp->a, sv));
+                if (pass == 0) continue;
+                for (size_t j = 0; j < e->n; j++) {
+                    rc = parse_map_entry(pp, e, &e->u.items[2 * j],
+                                         &e->u.items[2 * j + 1], &specs[p->n]);
+                    if (rc) return rc;
+                    p->n++;
+                }
             }
-            p->n++;
         }
     }
     *out = p;

@@ -334,6 +334,41 @@ static int run_step(step_ctx *cx, const edn_value *step, char **why) {
             }
             if (owned) datalith_db_release(db);
         }
+    } else if (!strcmp(name, "pull") || !strcmp(name, "pull-many")) {
+        const edn_value *sel = edn_map_getk(step, "selector");
+        const edn_value *ids = edn_map_getk(step, name[4] ? "eids" : "eid");
+        datalith_db *db = NULL;
+        int owned;
+        char *sel_text = sel ? print_value(sel) : strdup("nil");
+        arg = ids ? print_value(ids) : strdup("nil");
+        rc = step_db(cx, step, &db, &owned);
+        if (!rc) {
+            rc = name[4] ? datalith_pull_many(db, sel_text, strlen(sel_text), arg,
+                                              strlen(arg), DATALITH_FORMAT_EDN,
+                                              &out, &out_len)
+                         : datalith_pull(db, sel_text, strlen(sel_text), arg,
+                                         strlen(arg), DATALITH_FORMAT_EDN, &out,
+                                         &out_len);
+            if (owned) datalith_db_release(db);
+        }
+        free(sel_text);
+    } else if (!strcmp(name, "q")) {
+        /* {:op :q :query [...] :inputs [...]}: the step's snapshot is the
+        ** query's first database input ($); :inputs are the other :in
+        ** values, in order. */
+        const edn_value *query = edn_map_getk(step, "query");
+        const edn_value *inputs = edn_map_getk(step, "inputs");
+        datalith_db *db = NULL;
+        int owned;
+        char *qtext = query ? print_value(query) : strdup("nil");
+        arg = inputs ? print_value(inputs) : strdup("[]");
+        rc = step_db(cx, step, &db, &owned);
+        if (!rc) {
+            rc = datalith_q(qtext, strlen(qtext), &db, 1, arg, strlen(arg),
+                            DATALITH_FORMAT_EDN, &out, &out_len);
+            if (owned) datalith_db_release(db);
+        }
+        free(qtext);
     } else if (!strcmp(name, "hold") || !strcmp(name, "with") ||
                !strcmp(name, "db-with")) {
         const edn_value *as = edn_map_getk(step, "as");
