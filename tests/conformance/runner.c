@@ -352,23 +352,6 @@ static int run_step(step_ctx *cx, const edn_value *step, char **why) {
             if (owned) datalith_db_release(db);
         }
         free(sel_text);
-    } else if (!strcmp(name, "q")) {
-        /* {:op :q :query [...] :inputs [...]}: the step's snapshot is the
-        ** query's first database input ($); :inputs are the other :in
-        ** values, in order. */
-        const edn_value *query = edn_map_getk(step, "query");
-        const edn_value *inputs = edn_map_getk(step, "inputs");
-        datalith_db *db = NULL;
-        int owned;
-        char *qtext = query ? print_value(query) : strdup("nil");
-        arg = inputs ? print_value(inputs) : strdup("[]");
-        rc = step_db(cx, step, &db, &owned);
-        if (!rc) {
-            rc = datalith_q(qtext, strlen(qtext), &db, 1, arg, strlen(arg),
-                            DATALITH_FORMAT_EDN, &out, &out_len);
-            if (owned) datalith_db_release(db);
-        }
-        free(qtext);
     } else if (!strcmp(name, "hold") || !strcmp(name, "with") ||
                !strcmp(name, "db-with")) {
         const edn_value *as = edn_map_getk(step, "as");
