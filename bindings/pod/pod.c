@@ -180,12 +180,12 @@ static int reply_error(const bc_value *id, int code, const char *message, long l
     }
     dl_buf_putc(&d, '}');
     bc_out o = {0};
-    bc_begin_dict(&o);
-    put_id(&o, id);
-    bc_put_str(&o, "ex-message");
-    bc_put_str(&o, message && *message ? message : datalith_status_name(code));
+    bc_begin_dict(&o); /* keys in bencode's sorted order */
     bc_put_str(&o, "ex-data");
     bc_put_bytes(&o, d.data ? d.data : "{}", d.data ? d.len : 2);
+    bc_put_str(&o, "ex-message");
+    bc_put_str(&o, message && *message ? message : datalith_status_name(code));
+    put_id(&o, id);
     bc_put_str(&o, "status");
     bc_begin_list(&o);
     bc_put_str(&o, "done");
@@ -239,6 +239,16 @@ static int op_describe(const bc_value *id) {
     bc_put_str(&o, "shutdown");
     bc_begin_dict(&o);
     bc_end(&o);
+    bc_end(&o);
+    /* The client reads values with these tag readers: a datom becomes its
+    ** vector [e a v tx added], a snapshot in a transaction report its map
+    ** {:commit-id :max-eid :max-tx} (the shape Datahike's pod returns). */
+    bc_put_str(&o, "readers");
+    bc_begin_dict(&o);
+    bc_put_str(&o, "datahike/DB");
+    bc_put_str(&o, "clojure.core/identity");
+    bc_put_str(&o, "datahike/Datom");
+    bc_put_str(&o, "clojure.core/identity");
     bc_end(&o);
     bc_end(&o);
     return write_reply(&o);

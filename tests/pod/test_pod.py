@@ -69,6 +69,10 @@ def bdec(read, first=None):
             items.append(bdec(read, ch))
         if c == b"l":
             return items
+        keys = items[0::2]
+        # Bencode dictionaries have their keys in sorted (byte) order.
+        assert keys == sorted(keys, key=lambda k: k.encode("utf-8")) and \
+            len(set(keys)) == len(keys), "dictionary keys out of order: %r" % keys
         return {items[i]: items[i + 1] for i in range(0, len(items), 2)}
     if c.isdigit():
         s = c
@@ -135,6 +139,9 @@ class DescribeTest(unittest.TestCase):
         d = pod.request({"op": "describe"})
         self.assertEqual(d["format"], "edn")
         self.assertEqual(d["ops"], {"shutdown": {}})
+        # Tags the engine prints get readers, so bb can read every result.
+        self.assertEqual(d["readers"], {"datahike/DB": "clojure.core/identity",
+                                        "datahike/Datom": "clojure.core/identity"})
         self.assertEqual(len(d["namespaces"]), 1)
         ns = d["namespaces"][0]
         self.assertEqual(ns["name"], "datalith.pod")
