@@ -61,6 +61,12 @@ public class DatalithHelpers {
                 StandardCharsets.UTF_8);
     }
 
+    /** {@link Database#filter}, Datahike's {@code filter(db, pred)}. */
+    public static Database filter(Database db, java.util.function.Predicate<Object> pred) {
+        Support.requireNonNull(db, "db");
+        return db.filter(pred);
+    }
+
     /** {:store {:backend :memory :id id}}: an in-memory database config. */
     public static Map<Object, Object> memoryConfig(String id) {
         return map(":store", map(":backend", kw(":memory"), ":id", id));

@@ -102,18 +102,20 @@ class ConformanceTest {
         try (Connection c = Datalith.connect(cfg)) {
             c.transact(Datalith.edn("[{:db/ident :name :db/valueType :db.type/string"
                     + " :db/cardinality :db.cardinality/one}]"));
-            Object[] r = generic(c, "reverse-schema", Datalith.edn("{:op :reverse-schema}") instanceof Map
+            Ctx cx = new Ctx();
+            cx.conn = c;
+            Object[] r = generic(cx, "reverse-schema", Datalith.edn("{:op :reverse-schema}") instanceof Map
                     ? (Map<?, ?>) Datalith.edn("{:op :reverse-schema}") : null);
             try (Database db = c.db()) {
                 org.junit.jupiter.api.Assertions.assertNotNull(r);
                 org.junit.jupiter.api.Assertions.assertTrue(ednEquals(db.reverseSchema(), r[0]));
-                Object[] d = generic(c, "datoms", (Map<?, ?>) Datalith.edn(
+                Object[] d = generic(cx, "datoms", (Map<?, ?>) Datalith.edn(
                         "{:op :datoms :args {:index :aevt :components [:db/ident]}}"));
                 org.junit.jupiter.api.Assertions.assertTrue(ednEquals(db.datoms(Datalith.edn(
                         "{:index :aevt :components [:db/ident]}")), d[0]));
                 org.junit.jupiter.api.Assertions.assertEquals(1, ((List<?>) d[0]).size());
             }
-            org.junit.jupiter.api.Assertions.assertNull(generic(c, "no-such-op", Map.of()));
+            org.junit.jupiter.api.Assertions.assertNull(generic(cx, "no-such-op", Map.of()));
         } finally {
             Datalith.deleteDatabase(cfg);
         }
@@ -337,7 +339,7 @@ class ConformanceTest {
                     break;
                 }
                 default: {
-                    Object[] r = generic(conn, name, step);
+                    Object[] r = generic(cx, name, step);
                     if (r == null) return "unknown op :" + name;
                     got = r[0];
                 }
@@ -374,11 +376,12 @@ class ConformanceTest {
      * An op the corpus README names but this runner has no explicit case for:
      * the generated static Datalith method of the op's Java name, if it
      * returns a value; a Connection parameter gets the case's connection, a
-     * Database (or List of Database) a fresh snapshot, every other parameter
-     * the step's key of the same name (:time-point for timePoint).  Returns
+     * Database (or the List `dbs`) the step's snapshot (:db / :view, as
+     * stepDb), every other parameter the step's key of the same name
+     * (:time-point for timePoint; a missing :inputs is []).  Returns
      * null (the case fails as "unknown op") when there is no such method.
      */
-    static Object[] generic(Connection conn, String op, Map<?, ?> step) {
+    static Object[] generic(Ctx cx, String op, Map<?, ?> step) {
         String base = op.replaceAll("[?!]$", "");
         StringBuilder jn = new StringBuilder();
         for (String part : base.split("-"))
@@ -390,23 +393,23 @@ class ConformanceTest {
                 continue;
             java.lang.reflect.Parameter[] ps = m.getParameters();
             Object[] args = new Object[ps.length];
-            List<Database> dbs = new ArrayList<>();
+            List<Database> owned = new ArrayList<>();
             try {
                 for (int i = 0; i < ps.length; i++) {
                     Class<?> t = ps[i].getType();
                     if (t == Connection.class) {
-                        args[i] = conn;
-                    } else if (t == Database.class) {
-                        Database d = conn.db();
-                        dbs.add(d);
-                        args[i] = d;
-                    } else if (t == List.class && ps[i].getName().equals("dbs")) {
-                        Database d = conn.db();
-                        dbs.add(d);
-                        args[i] = List.of(d);
+                        args[i] = cx.conn;
+                    } else if (t == Database.class || (t == List.class && ps[i].getName().equals("dbs"))) {
+                        // the step's snapshot (:db / :view), as runner.c step_db
+                        boolean[] own = new boolean[1];
+                        Database d = stepDb(cx, step, own);
+                        if (own[0]) owned.add(d);
+                        args[i] = t == Database.class ? d : List.of(d);
                     } else {
                         String key = ps[i].getName().replaceAll("([A-Z])", "-$1").toLowerCase();
-                        args[i] = step.get(Keyword.of(key));
+                        Keyword k = Keyword.of(key);
+                        args[i] = step.containsKey(k) ? step.get(k)
+                                : key.equals("inputs") ? List.of() : null;
                     }
                 }
                 return new Object[] {m.invoke(null, args)};
@@ -416,7 +419,7 @@ class ConformanceTest {
             } catch (IllegalAccessException e) {
                 throw new RuntimeException(e);
             } finally {
-                for (Database d : dbs) d.close();
+                for (Database d : owned) d.close();
             }
         }
         return null;
