@@ -67,6 +67,17 @@ static int cli_call_with(const cli_arg *a, int fmt, cli_ret *out) {
     return rc;
 }
 
+static const cli_argdef cli_args_q[] = {
+    {"query", CLI_K_VALUE, "the query, e.g. [:find ?n :where [?e :name ?n]]"},
+    {"dbs", CLI_K_HANDLES_DB, "the database inputs, in :in order"},
+    {"inputs", CLI_K_VALUE, "a vector of the remaining :in inputs (scalars, collections, relations, rules)"},
+};
+static int cli_call_q(const cli_arg *a, int fmt, cli_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_q(a[0].s, a[0].n, a[1].dbs, a[1].ndbs, a[2].s, a[2].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
 static const cli_argdef cli_args_pull[] = {
     {"db", CLI_K_HANDLE_DB, "the snapshot"},
     {"selector", CLI_K_VALUE, "a pull pattern, e.g. [:name {:friend [:name]}]"},
@@ -195,6 +206,10 @@ const cli_op cli_ops[] = {
      "Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot.",
      "the transaction report",
      2, cli_args_with, CLI_K_VALUE, cli_call_with},
+    {"query", "q",
+     "Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says.",
+     "the result",
+     3, cli_args_q, CLI_K_VALUE, cli_call_q},
     {"pull", "pull",
      "The attributes of one entity the selector asks for, as a map (nil if the entity has none).",
      "a map or nil",
@@ -236,4 +251,4 @@ const cli_op cli_ops[] = {
      "the metrics map",
      1, cli_args_metrics, CLI_K_VALUE, cli_call_metrics},
 };
-const size_t cli_op_count = 17;
+const size_t cli_op_count = 18;

@@ -321,6 +321,35 @@ DATALITH_API int datalith_with(datalith_db *db, const char *tx, size_t tx_len,
 DATALITH_API int datalith_db_with(datalith_db *db, const char *tx,
                                   size_t tx_len, int fmt, datalith_db **out);
 
+/* Run a Datalog query (vector, map or EDN string form) against snapshots and
+** inputs.  Returns a set of tuples, a vector, or a scalar, as the :find spec
+** says.
+**
+** Parameters:
+**   query, query_len    [borrowed] the query, e.g. [:find ?n :where [?e :name
+**                       ?n]]
+**   dbs, dbs_count      [borrowed] the database inputs, in :in order
+**   inputs, inputs_len  [borrowed] a vector of the remaining :in inputs
+**                       (scalars, collections, relations, rules)
+**   fmt                 the encoding of `query`, `inputs` and the result
+**   out, out_len        [fresh] the result
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EQUERY     query rejected
+**   DATALITH_EPARSE     malformed input text or bytes (has a position)
+**   DATALITH_EINVAL     bad argument or misuse of the API
+**   DATALITH_ELIMIT     a size, depth or memory limit was exceeded
+**   DATALITH_ECANCELED  operation cancelled or bounded
+**   DATALITH_EIO        an operating-system or store I/O failure
+**   DATALITH_ENOMEM     out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  May block on
+** I/O.  Stability: stable, since 0.2.0. */
+DATALITH_API int datalith_q(const char *query, size_t query_len,
+                            datalith_db *const *dbs, size_t dbs_count,
+                            const char *inputs, size_t inputs_len, int fmt,
+                            char **out, size_t *out_len);
+
 /* The attributes of one entity the selector asks for, as a map (nil if the
 ** entity has none).
 **

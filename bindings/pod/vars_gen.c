@@ -113,6 +113,17 @@ static int pod_call_db_with(const pod_arg *a, int fmt, pod_ret *out) {
     return rc;
 }
 
+static const pod_argdef pod_args_q[] = {
+    {"query", POD_K_VALUE, "the query, e.g. [:find ?n :where [?e :name ?n]]"},
+    {"dbs", POD_K_HANDLES_DB, "the database inputs, in :in order"},
+    {"inputs", POD_K_VALUE, "a vector of the remaining :in inputs (scalars, collections, relations, rules)"},
+};
+static int pod_call_q(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_q(a[0].s, a[0].n, a[1].dbs, a[1].ndbs, a[2].s, a[2].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
 static const pod_argdef pod_args_pull[] = {
     {"db", POD_K_HANDLE_DB, "the snapshot"},
     {"selector", POD_K_VALUE, "a pull pattern, e.g. [:name {:friend [:name]}]"},
@@ -310,6 +321,10 @@ const pod_op pod_ops[] = {
      "The snapshot after applying tx-data without committing: (:db-after (with db tx)).",
      "release with datalith_db_release",
      2, pod_args_db_with, POD_K_HANDLE_DB, pod_call_db_with},
+    {"q", "q",
+     "Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says.",
+     "the result",
+     3, pod_args_q, POD_K_VALUE, pod_call_q},
     {"pull", "pull",
      "The attributes of one entity the selector asks for, as a map (nil if the entity has none).",
      "a map or nil",
@@ -371,7 +386,7 @@ const pod_op pod_ops[] = {
      "a negative id below -1000000, or :db/current-tx for :db.part/tx",
      1, pod_args_tempid, POD_K_VALUE, pod_call_tempid},
 };
-const size_t pod_op_count = 27;
+const size_t pod_op_count = 28;
 
 const char *const pod_var_meta[] = {
     "{:doc \"The library version as \\\"MAJOR.MINOR.PATCH\\\".\" :arglists ([])}",
@@ -386,6 +401,7 @@ const char *const pod_var_meta[] = {
     "{:doc \"Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed. Returns the transaction report {:db-before :db-after :tx-data :tempids :tx-meta}.\" :arglists ([conn tx])}",
     "{:doc \"Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot.\" :arglists ([db tx])}",
     "{:doc \"The snapshot after applying tx-data without committing: (:db-after (with db tx)).\" :arglists ([db tx])}",
+    "{:doc \"Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says.\" :arglists ([query dbs inputs])}",
     "{:doc \"The attributes of one entity the selector asks for, as a map (nil if the entity has none).\" :arglists ([db selector eid])}",
     "{:doc \"pull for each entity id of a vector; one result per id, in order.\" :arglists ([db selector eids])}",
     "{:doc \"The entity as a map of all its attributes (references as {:db/id n}), or nil. Datahike's entity is lazy; at this boundary it is materialised one level deep.\" :arglists ([db eid])}",

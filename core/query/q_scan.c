@@ -45,29 +45,17 @@ static void scan_plan(const dl_db *db, const q_bound *b, dl_index *order,
 int q_scan_open(const dl_db *db, const q_bound *b, q_scan *s) {
     memset(s, 0, sizeof *s);
     scan_plan(db, b, &s->order, &s->key, &s->nf);
-    return bt_cursor_open(&db->idx[s->order], &s->cur);
+    return dl_scan_open(db, s->order, s->nf ? &s->key : NULL, s->nf,
+                        s->nf ? &s->key : NULL, s->nf, false, &s->sc);
 }
 
 int q_scan_next(q_scan *s, dl_datom *out) {
-    int rc;
-    if (!s->started) {
-        s->started = 1;
-        rc = s->nf ? bt_cursor_seek(s->cur, &s->key, s->nf, 0)
-                   : bt_cursor_first(s->cur);
-    } else {
-        rc = bt_cursor_next(s->cur);
-    }
-    (void)rc;
-    if (bt_cursor_error(s->cur)) return bt_cursor_error(s->cur);
-    if (!bt_cursor_valid(s->cur)) return 0;
-    bt_cursor_get(s->cur, out);
-    if (s->nf && dl_datom_cmp(s->order, out, &s->key, s->nf) != 0) return 0;
-    return 1;
+    return dl_scan_next(s->sc, out);
 }
 
 void q_scan_close(q_scan *s) {
-    if (s->cur) bt_cursor_close(s->cur);
-    s->cur = NULL;
+    if (s->sc) dl_scan_close(s->sc);
+    s->sc = NULL;
 }
 
 int q_count(const dl_db *db, const q_bound *b, uint64_t *out) {

@@ -13,23 +13,24 @@
 **
 ** Components not covered by the prefix are not filtered here: callers
 ** compare every datom they get against the whole pattern.  q_count gives
-** the exact number of datoms under the same prefix in O(log n), which the
-** planner uses as its cost estimate.  Keeping this in one module lets the
-** engine move to the view-aware scan API (history, as-of, since) in one
-** place.
+** the exact number of current datoms under the same prefix in O(log n),
+** which the planner uses as its cost estimate (for a history, as-of or
+** since view it is an estimate: the view's datoms are read through
+** dl_scan, core/db/view.h, so every pattern sees exactly what the view
+** shows, including [e a v tx added] with added false on history).
 */
 #ifndef DL_Q_SCAN_H
 #define DL_Q_SCAN_H
 
 #include "db/db.h"
+#include "db/view.h"
 #include "index/btree.h"
 
 typedef struct q_scan {
-    bt_cursor *cur;
+    dl_scan *sc;
     dl_index order;
     dl_datom key;
     unsigned nf;
-    int started;
 } q_scan;
 
 /* Bound components for a scan; pointers may be NULL.  e must be an

@@ -41,6 +41,7 @@
 #include "q_scan.h"
 
 #include "db/schema.h"
+#include "pull/pull.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -123,6 +124,9 @@ typedef struct q_felem {
     const edn_value *consts;
     int nconsts;
     edn_value form;
+    int psrc;      /* F_PULL: source index, -1 default */
+    int pvar;      /* F_PULL: pattern variable, or -1 */
+    edn_value pat; /* F_PULL: constant pattern */
 } q_felem;
 
 enum { FIND_REL, FIND_COLL, FIND_TUPLE, FIND_SCALAR };
@@ -2041,7 +2045,23 @@ static int parse_find(Q *q, const qform *f, int *kind, q_felem **els, int *nel) 
         } else if (x->type == EDN_LIST && x->n >= 2 && is_sym(&x->u.items[0])) {
             const edn_sym *h = x->u.items[0].u.sym;
             if (h == S_PULL) {
-                return qerr("pull in :find is not supported yet: %s", x);
+                size_t k = 1;
+                fe->psrc = -1;
+                fe->pvar = -1;
+                if (x->n == 4 && is_src_sym(&x->u.items[1])) {
+                    fe->psrc = src_index(q, &x->u.items[1], x);
+                    if (fe->psrc < 0) return fe->psrc;
+                    k = 2;
+                }
+                if (x->n != k + 2 || !is_var_sym(&x->u.items[k]))
+                    return qerr("Cannot parse pull expression %s", x);
+                fe->kind = F_PULL;
+                fe->var = var_id(q, x->u.items[k].u.sym);
+                const edn_value *pt = &x->u.items[k + 1];
+                if (is_var_sym(pt)) fe->pvar = var_id(q, pt->u.sym);
+                else if (pt->type == EDN_VECTOR) fe->pat = *pt;
+                else return qerr("Cannot parse pull pattern in %s", x);
+                continue;
             }
             if (agg_names(h) < 0) {
                 char b1[200];
@@ -2084,7 +2104,7 @@ static void sort_rel(q_rel *r) {
 /* results                                                             */
 
 static int make_result(Q *q, const qform *f, int kind, q_felem *els, int nel,
-                       const int *with, int nwith, q_rel *R, edn_value *out) {
+                       const int *with, int nwith, q_rel *R, int dsrc, edn_value *out) {
     int pv[128], np = 0, has_agg = 0, rc;
     for (int i = 0; i < nel; i++) {
         if (els[i].kind == F_AGG) has_agg = 1;
@@ -2132,7 +2152,7 @@ static int make_result(Q *q, const qform *f, int kind, q_felem *els, int nel,
         /* group by the non-aggregate elements */
         int gcols[64], ng = 0;
         for (int i = 0; i < nel; i++)
-            if (els[i].kind == F_VAR) gcols[ng++] = fcol[i];
+            if (els[i].kind != F_AGG) gcols[ng++] = fcol[i];
         sort_rel(P);
         int gv[64];
         for (int i = 0; i < ng; i++) gv[i] = P->vars[gcols[i]];
@@ -2153,8 +2173,8 @@ static int make_result(Q *q, const qform *f, int kind, q_felem *els, int nel,
                 break;
             }
             for (int i = 0; i < nel && !rc; i++) {
-                if (els[i].kind == F_VAR) {
-                    o[i] = rel_row(P, 0)[0]; /* placeholder, set below */
+                if (els[i].kind != F_AGG) {
+                    o[i] = edn_nil();
                     for (int k = 0; k < ng; k++)
                         if (gcols[k] == fcol[i]) o[i] = grow[k];
                     continue;
@@ -2173,6 +2193,35 @@ static int make_result(Q *q, const qform *f, int kind, q_felem *els, int nel,
         if (rc) return rc;
     }
     sort_rel(res);
+    for (int i = 0; i < nel; i++) {
+        if (els[i].kind != F_PULL) continue;
+        int s = els[i].psrc >= 0 ? els[i].psrc : dsrc;
+        if (s < 0 || !q->src[s].db)
+            return qerr("pull needs a database source: %s", &els[i].form);
+        edn_value pat = els[i].pat;
+        if (els[i].pvar >= 0) {
+            int pc = rel_col(R, els[i].pvar);
+            if (pc < 0 || !R->n) {
+                if (pc < 0) return qerr("Pull pattern variable is not bound: %s", &els[i].form);
+            } else {
+                pat = rel_row(R, 0)[pc];
+            }
+        }
+        dl_pull_pattern *pp = NULL;
+        if (res->n) {
+            rc = dl_pull_parse(q->a, &pat, q->src[s].db, &pp);
+            if (rc) return rc;
+        }
+        for (size_t r = 0; r < res->n; r++) {
+            edn_value *cell = &res->rows[r * (size_t)res->w + (size_t)i];
+            if (cell->type != EDN_INT || cell->u.i < 0) {
+                *cell = edn_nil();
+                continue;
+            }
+            rc = dl_pull(q->a, q->src[s].db, pp, (uint64_t)cell->u.i, cell);
+            if (rc) return rc;
+        }
+    }
     /* shape */
     if (kind == FIND_SCALAR) {
         *out = res->n ? rel_row(res, 0)[0] : edn_nil();
@@ -2236,7 +2285,7 @@ static int unwrap(Q *q, const edn_value *v, edn_value *out) {
             while (n && (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')) s++, n--;
             if (n && *s == '\'') s++, n--;
             int rc = edn_read(q->a, s, n, NULL, out);
-            if (rc) return rc;
+            if (rc) return dl_err_prefix("query: ");
         } else if (out->type == EDN_LIST && out->n == 2 && is_sym(&out->u.items[0]) &&
                    out->u.items[0].u.sym == S_QUOTE) {
             *out = out->u.items[1];
@@ -2384,7 +2433,7 @@ int q_run(dl_arena *a, const edn_value *query, dl_db *const *dbs, size_t ndbs,
     }
     q_rel *R = seed;
     if (!rc && top.n) rc = eval_branch(&q, &top, seed, dsrc, &R);
-    if (!rc) rc = make_result(&q, &f, kind, els, nel, with, nwith, R, out);
+    if (!rc) rc = make_result(&q, &f, kind, els, nel, with, nwith, R, dsrc, out);
     if (!rc && plan_out) rc = edn_vector(a, q.plan, q.nplan, plan_out);
     rels_free(&q);
     return rc;

@@ -352,6 +352,23 @@ static int run_step(step_ctx *cx, const edn_value *step, char **why) {
             if (owned) datalith_db_release(db);
         }
         free(sel_text);
+    } else if (!strcmp(name, "q")) {
+        /* {:op :q :query [...] :inputs [...]}: the step's snapshot is the
+        ** query's first database input ($); :inputs are the other :in
+        ** values, in order. */
+        const edn_value *query = edn_map_getk(step, "query");
+        const edn_value *inputs = edn_map_getk(step, "inputs");
+        datalith_db *db = NULL;
+        int owned;
+        char *qtext = query ? print_value(query) : strdup("nil");
+        arg = inputs ? print_value(inputs) : strdup("[]");
+        rc = step_db(cx, step, &db, &owned);
+        if (!rc) {
+            rc = datalith_q(qtext, strlen(qtext), &db, 1, arg, strlen(arg),
+                            DATALITH_FORMAT_EDN, &out, &out_len);
+            if (owned) datalith_db_release(db);
+        }
+        free(qtext);
     } else if (!strcmp(name, "hold") || !strcmp(name, "with") ||
                !strcmp(name, "db-with")) {
         const edn_value *as = edn_map_getk(step, "as");
@@ -409,7 +426,20 @@ static int run_step(step_ctx *cx, const edn_value *step, char **why) {
     } else if (!strcmp(name, "database-exists?") ||
                !strcmp(name, "create-database") ||
                !strcmp(name, "delete-database") || !strcmp(name, "connect")) {
-        if (case_config(cx->a, edn_map_getk(step, "config"), &arg)) {
+        /* The case's :config, then the step's own :config over it. */
+        const edn_value *scfg = edn_map_getk(step, "config");
+        edn_value both;
+        if (cx->case_cfg && cx->case_cfg->type == EDN_MAP && scfg &&
+            scfg->type == EDN_MAP) {
+            if (merge_maps(cx->a, cx->case_cfg, scfg, &both)) {
+                *why = strdup("bad :config in step");
+                return 0;
+            }
+            scfg = &both;
+        } else if (!scfg) {
+            scfg = cx->case_cfg;
+        }
+        if (case_config(cx->a, scfg, &arg)) {
             *why = strdup("bad :config in step");
             return 0;
         }

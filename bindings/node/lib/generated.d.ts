@@ -34,6 +34,9 @@ export declare function transactSync(conn: Connection, tx: any): any;
 export declare function withDb(db: Database, tx: any): any;
 /** The snapshot after applying tx-data without committing: (:db-after (with db tx)). */
 export declare function dbWith(db: Database, tx: any): Database;
+/** Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says. */
+export declare function q(query: any, dbs: Database[], inputs: any): Promise<any>;
+export declare function qSync(query: any, dbs: Database[], inputs: any): any;
 /** The attributes of one entity the selector asks for, as a map (nil if the entity has none). */
 export declare function pull(db: Database, selector: any, eid: any): Promise<any>;
 export declare function pullSync(db: Database, selector: any, eid: any): any;

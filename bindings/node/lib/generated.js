@@ -10,7 +10,7 @@ const rt = require('./runtime');
 const LIBRARY_VERSION = '0.1.0';
 const FORMATS = Object.freeze({edn: 0, json: 1, cbor: 2});
 const STATUS = Object.freeze({DATALITH_OK: 0, DATALITH_ENOMEM: -1, DATALITH_EINVAL: -2, DATALITH_EPARSE: -3, DATALITH_ELIMIT: -4, DATALITH_ETYPE: -5, DATALITH_EIO: -6, DATALITH_ECORRUPT: -7, DATALITH_ELOCKED: -8, DATALITH_ENOTFOUND: -9, DATALITH_EEXISTS: -10, DATALITH_ESCHEMA: -11, DATALITH_ETX: -12, DATALITH_EQUERY: -13, DATALITH_ECANCELED: -14, DATALITH_EUNSUPPORTED: -15, DATALITH_ECONFLICT: -16, DATALITH_EINTERNAL: -17});
-const BLOCKING = Object.freeze(['databaseExists', 'createDatabase', 'deleteDatabase', 'connect', 'release', 'transact', 'pull', 'pullMany', 'entity', 'datoms', 'seekDatoms', 'rseekDatoms', 'indexRange', 'metrics']);
+const BLOCKING = Object.freeze(['databaseExists', 'createDatabase', 'deleteDatabase', 'connect', 'release', 'transact', 'q', 'pull', 'pullMany', 'entity', 'datoms', 'seekDatoms', 'rseekDatoms', 'indexRange', 'metrics']);
 
 // name, blocking?, the handle kind of the first argument (or null)
 const OPS = Object.freeze([
@@ -26,6 +26,7 @@ const OPS = Object.freeze([
   { name: 'transact', blocking: true, first: 'conn' },
   { name: 'withDb', blocking: false, first: 'db' },
   { name: 'dbWith', blocking: false, first: 'db' },
+  { name: 'q', blocking: true, first: null },
   { name: 'pull', blocking: true, first: 'db' },
   { name: 'pullMany', blocking: true, first: 'db' },
   { name: 'entity', blocking: true, first: 'db' },
@@ -263,6 +264,39 @@ function withDb(db, tx) {
  */
 function dbWith(db, tx) {
   return rt.wrapDb(native.dbWithSync(rt.handle(db, 'db', 'db'), rt.encode(tx)));
+}
+
+/**
+ * Run a Datalog query (vector, map or EDN string form) against snapshots and
+ * inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec
+ * says.
+ * @param query the query, e.g. [:find ?n :where [?e :name ?n]]
+ * @param dbs the database inputs, in :in order
+ * @param inputs a vector of the remaining :in inputs (scalars, collections, relations, rules)
+ * @returns the result
+ * @throws {DatalithError} .code DATALITH_EQUERY, DATALITH_EPARSE, DATALITH_EINVAL, DATALITH_ELIMIT, DATALITH_ECANCELED, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function qSync(query, dbs, inputs) {
+  return rt.decode(native.qSync(rt.encode(query), rt.handles(dbs, 'db', 'dbs'), rt.encode(inputs)));
+}
+/**
+ * Run a Datalog query (vector, map or EDN string form) against snapshots and
+ * inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec
+ * says.
+ * @param query the query, e.g. [:find ?n :where [?e :name ?n]]
+ * @param dbs the database inputs, in :in order
+ * @param inputs a vector of the remaining :in inputs (scalars, collections, relations, rules)
+ * @returns the result
+ * @throws {DatalithError} .code DATALITH_EQUERY, DATALITH_EPARSE, DATALITH_EINVAL, DATALITH_ELIMIT, DATALITH_ECANCELED, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function q(query, dbs, inputs) {
+  let p;
+  try {
+    p = native.qAsync(rt.encode(query), rt.handles(dbs, 'db', 'dbs'), rt.encode(inputs));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return p.then(rt.decode);
 }
 
 /**
@@ -593,6 +627,8 @@ module.exports = {
   transact,
   withDb,
   dbWith,
+  qSync,
+  q,
   pullSync,
   pull,
   pullManySync,

@@ -629,6 +629,65 @@ static napi_value op_dbWith_sync(napi_env env, napi_callback_info info)
     return dln_run(env, info, &op_dbWith, 0);
 }
 
+/* q (spec: q) */
+typedef struct op_q_call {
+    dln_call base;
+    dln_buf query;
+    void **dbs;
+    size_t dbs_count;
+    dln_buf inputs;
+    char *out;
+    size_t out_len;
+} op_q_call;
+
+static int op_q_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_q_call *c = (op_q_call *)c_;
+    if (dln_arg_bytes(env, argv[0], "query", &c->query)) return -1;
+    if (dln_arg_handles(env, argv[1], DLN_KIND_DB, "dbs", &c->base, &c->dbs, &c->dbs_count)) return -1;
+    if (dln_arg_bytes(env, argv[2], "inputs", &c->inputs)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_q_exec(dln_call *c_)
+{
+    op_q_call *c = (op_q_call *)c_;
+    c->base.rc = datalith_q(c->query.p, c->query.n, (datalith_db *const *)c->dbs, c->dbs_count, c->inputs.p, c->inputs.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_q_result(napi_env env, dln_call *c_)
+{
+    op_q_call *c = (op_q_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_q_cleanup(dln_call *c_)
+{
+    op_q_call *c = (op_q_call *)c_;
+    dln_buf_free(&c->query);
+    free(c->dbs);
+    dln_buf_free(&c->inputs);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_q = {
+    "q", sizeof(op_q_call), 3, op_q_parse, op_q_exec, op_q_result, op_q_cleanup
+};
+
+static napi_value op_q_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_q, 0);
+}
+
+static napi_value op_q_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_q, 1);
+}
+
 /* pull (spec: pull) */
 typedef struct op_pull_call {
     dln_call base;
@@ -1463,6 +1522,8 @@ const dln_entry dln_entries[] = {
     {"transactAsync", op_transact_async},
     {"withDbSync", op_withDb_sync},
     {"dbWithSync", op_dbWith_sync},
+    {"qSync", op_q_sync},
+    {"qAsync", op_q_async},
     {"pullSync", op_pull_sync},
     {"pullAsync", op_pull_async},
     {"pullManySync", op_pullMany_sync},

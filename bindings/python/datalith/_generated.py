@@ -17,7 +17,7 @@ LIBRARY_VERSION = "0.1.0"
 
 FORMATS = {"edn": 0, "json": 1, "cbor": 2}
 
-__all__ = ["version", "value_convert", "database_exists", "create_database", "delete_database", "connect", "release", "db", "release_db", "transact", "with_db", "db_with", "pull", "pull_many", "entity", "datoms", "seek_datoms", "rseek_datoms", "index_range", "is_filtered", "history", "as_of", "since", "schema", "reverse_schema", "metrics", "tempid"]
+__all__ = ["version", "value_convert", "database_exists", "create_database", "delete_database", "connect", "release", "db", "release_db", "transact", "with_db", "db_with", "q", "pull", "pull_many", "entity", "datoms", "seek_datoms", "rseek_datoms", "index_range", "is_filtered", "history", "as_of", "since", "schema", "reverse_schema", "metrics", "tempid"]
 
 
 def version() -> str:
@@ -285,6 +285,40 @@ def db_with(db: Any, tx: Any) -> Any:
     if rc != 0:
         raise_last(rc)
     return rt.own_handle(out[0], lib.datalith_db_release)
+
+
+def q(query: Any, dbs: Sequence[Any], inputs: Any) -> Any:
+    """Run a Datalog query (vector, map or EDN string form) against snapshots and
+    inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec
+    says.
+
+    Args:
+        query: the query, e.g. [:find ?n :where [?e :name ?n]]
+        dbs: the database inputs, in :in order
+        inputs: a vector of the remaining :in inputs (scalars, collections,
+            relations, rules)
+
+    Returns:
+        the result
+
+    Raises:
+        QueryError: query rejected
+        ParseError: malformed input text or bytes (has a position)
+        InvalidArgumentError: bad argument or misuse of the API
+        LimitError: a size, depth or memory limit was exceeded
+        CanceledError: operation cancelled or bounded
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    query = rt.encode_value(query)
+    dbs = rt.handle_array(dbs, 'dbs')
+    inputs = rt.encode_value(inputs)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_q(query, len(query), dbs, len(dbs), inputs, len(inputs), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
 
 
 def pull(db: Any, selector: Any, eid: Any) -> Any:

@@ -119,6 +119,24 @@ public final class Datalith extends DatalithHelpers {
         }
     }
 
+    /** Run a Datalog query (vector, map or EDN string form) against snapshots
+     * and inputs. Returns a set of tuples, a vector, or a scalar, as the :find
+     * spec says. Returns the result
+     */
+    public static Object q(Object query, List<Database> dbs, Object inputs) {
+        byte[] queryCbor = Cbor.encode(query);
+        byte[] inputsCbor = Cbor.encode(inputs);
+        try (Lease lease = new Lease()) {
+            return Cbor.decode(DatalithNative.q(queryCbor, lease.addAll(dbs, "dbs"), inputsCbor));
+        }
+    }
+
+    /** {@link #q(Object, List, Object)} with one database and the
+     *  remaining inputs as arguments. */
+    public static Object q(Object query, Database db, Object... inputs) {
+        return q(query, List.of(db), java.util.Arrays.asList(inputs));
+    }
+
     /** The attributes of one entity the selector asks for, as a map (nil if the
      * entity has none). Returns a map or nil
      */
