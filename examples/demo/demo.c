@@ -52,13 +52,29 @@ static void datoms(datalith_conn *conn, const char *args, const char *label) {
     datalith_db_release(db);
 }
 
+static void query(datalith_db *db, const char *q, const char *label) {
+    char *out = NULL;
+    size_t n;
+    if (datalith_q(q, strlen(q), &db, 1, "[]", 2, DATALITH_FORMAT_EDN, &out, &n))
+        die("q");
+    printf("%s\n    %s\n", label, q);
+    show("  =>", out);
+}
+
+static void query_conn(datalith_conn *conn, const char *q, const char *label) {
+    datalith_db *db = NULL;
+    if (datalith_conn_db(conn, &db)) die("db");
+    query(db, q, label);
+    datalith_db_release(db);
+}
+
 static int reader(const char *cfg) {
     datalith_conn *conn = NULL;
     printf("\n[reader pid %d] opening the same store directly\n", (int)getpid());
     if (datalith_connect(cfg, strlen(cfg), DATALITH_FORMAT_EDN, &conn))
         die("connect (reader)");
-    datoms(conn, "{:index :aevt :components [:person/name]}",
-           "[reader] every :person/name datom:");
+    query_conn(conn, "[:find ?name ?age :where [?e :person/name ?name] [?e :person/age ?age]]",
+               "[reader] a query over the same store:");
     datoms(conn, "{:index :avet :components [:person/email \"ada@example.org\"]}",
            "[reader] lookup by unique :person/email:");
     datalith_conn_release(conn);
@@ -107,8 +123,12 @@ int main(int argc, char **argv) {
              " {:person/name \"Alan\" :person/email \"alan@example.org\" :person/age 41}"
              " {:person/name \"Grace\" :person/email \"grace@example.org\" :person/age 85}]",
              "three people");
-    datoms(conn, "{:index :avet :components [:person/name]}",
-           "people by name (AVET):");
+    query_conn(conn,
+               "[:find ?name ?age :where [?e :person/name ?name] [?e :person/age ?age]]",
+               "query: every person's name and age");
+    query_conn(conn,
+               "[:find (avg ?age) . :where [_ :person/age ?age]]",
+               "query: the average age");
 
     datalith_db *before = NULL;
     if (datalith_conn_db(conn, &before)) die("db");
@@ -118,15 +138,26 @@ int main(int argc, char **argv) {
     transact(conn, "[[:db/retractEntity [:person/email \"alan@example.org\"]]]",
              "a retraction");
 
-    datoms(conn, "{:index :aevt :components [:person/age]}", "ages now:");
+    const char *ages = "[:find ?name ?age :where [?e :person/name ?name] [?e :person/age ?age]]";
+    query_conn(conn, ages, "query: names and ages now");
+    query(before, ages,
+          "query: the snapshot held from before those two transactions "
+          "(a database is a value)");
+    datalith_db_release(before);
     {
-        char *out = NULL;
-        const char *args = "{:index :aevt :components [:person/age]}";
-        if (datalith_datoms(before, args, strlen(args), DATALITH_FORMAT_EDN, &out, &n))
-            die("datoms (before)");
-        show("ages in the snapshot taken before those two transactions "
-             "(a database is a value):", out);
-        datalith_db_release(before);
+        datalith_db *now = NULL, *then = NULL, *hist = NULL;
+        const char *tx = "536870914"; /* the transaction that added the people */
+        if (datalith_conn_db(conn, &now)) die("db");
+        if (datalith_as_of(now, tx, strlen(tx), DATALITH_FORMAT_EDN, &then)) die("as-of");
+        query(then, ages, "time travel: as-of transaction 536870914 (inclusive)");
+        if (datalith_history(now, &hist)) die("history");
+        query(hist,
+              "[:find ?age ?tx ?added :where [?e :person/email \"ada@example.org\"]"
+              " [?e :person/age ?age ?tx ?added]]",
+              "history: every assertion and retraction of Ada's age");
+        datalith_db_release(hist);
+        datalith_db_release(then);
+        datalith_db_release(now);
     }
     datalith_conn_release(conn);
 
