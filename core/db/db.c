@@ -19,6 +19,7 @@
 ** The commit protocol (store environments, connections, commit records)
 ** lives in commit.c.
 */
+#define _GNU_SOURCE /* qsort_r */
 #include "db.h"
 #include "db_internal.h"
 
@@ -268,6 +269,137 @@ static int apply_one(dl_db *db, const dl_schema *before, const dl_change *ch) {
     return 0;
 }
 
+/* ---- bulk apply ----
+**
+** A large list of assertions on small trees (the first load of a
+** database) is applied by merging instead of inserting datom by datom: per
+** tree, the datoms to add are sorted in the tree's order, merged with the
+** tree's current datoms and the tree is rebuilt bottom-up (bt_build).  A
+** tree that is large compared with the list is updated by bt_insert as
+** usual.  The result equals the per-change path: an assertion whose
+** [e a v tx] is already in EAVT (or repeats an earlier one of the list)
+** changes nothing, in no tree. */
+#define BULK_MIN 256 /* fewer changes: per-change path */
+
+static int bulk_cmp(const void *x, const void *y, void *ctx) {
+    return dl_datom_cmp(*(const dl_index *)ctx, x, y, 5);
+}
+
+/* Rebuild t in order o from its datoms plus add[0..k) (sorted in o, no
+** duplicates among themselves).  With `dup` (EAVT), an added datom equal
+** to a present one is dropped and flagged dup[i] = 1; dup indexes the
+** sorted add[]. */
+static int bulk_merge(bt_tree *t, dl_index o, const dl_datom *add, size_t k,
+                      unsigned char *dup) {
+    uint64_t cnt = bt_tree_count(t);
+    dl_datom *m = malloc((cnt + k + 1) * sizeof *m);
+    bt_cursor *c = NULL;
+    bt_tree nt;
+    size_t nm = 0, i = 0;
+    int rc;
+    if (!m) return dl_err_nomem();
+    if ((rc = bt_cursor_open(t, &c)) != 0) goto out;
+    rc = bt_cursor_first(c);
+    while (rc == 0 && bt_cursor_valid(c)) {
+        dl_datom cur;
+        bt_cursor_get(c, &cur);
+        while (i < k) {
+            int r = dl_datom_cmp(o, &add[i], &cur, 5);
+            if (r > 0) break;
+            if (r == 0) {
+                if (dup) dup[i] = 1;
+            } else {
+                m[nm++] = add[i];
+            }
+            i++;
+        }
+        m[nm++] = cur; /* v stays valid: the old tree is held by t */
+        rc = bt_cursor_next(c);
+    }
+    if (rc == 0) rc = bt_cursor_error(c);
+    if (rc) goto out;
+    while (i < k) m[nm++] = add[i++];
+    if ((rc = bt_build(t->env, o, m, nm, &nt)) != 0) goto out;
+    bt_cursor_close(c);
+    c = NULL;
+    bt_tree_release(t);
+    *t = nt;
+out:
+    if (c) bt_cursor_close(c);
+    free(m);
+    return rc;
+}
+
+static int bulk_tree(bt_tree *t, dl_index o, dl_datom *add, size_t k) {
+    int rc;
+    if (k == 0) return 0;
+    if (bt_tree_count(t) > 4 * (uint64_t)k) {
+        for (size_t i = 0; i < k; i++)
+            if ((rc = bt_insert(t, &add[i], NULL)) != 0) return rc;
+        return 0;
+    }
+    qsort_r(add, k, sizeof *add, bulk_cmp, &o);
+    return bulk_merge(t, o, add, k, NULL);
+}
+
+/* 1: applied; 0: not applicable (use the per-change path); <0: error. */
+static int apply_bulk(dl_db *db, const dl_schema *before,
+                      const dl_change *ch, size_t n) {
+    dl_index o = DL_EAVT;
+    dl_datom *e = NULL, *sel = NULL;
+    unsigned char *dup = NULL;
+    size_t k = 0;
+    int rc = 0;
+    if (n < BULK_MIN || bt_tree_count(&db->idx[DL_EAVT]) > 4 * (uint64_t)n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!ch[i].d.added) return 0;
+    e = malloc(n * sizeof *e);
+    sel = malloc(n * sizeof *sel);
+    dup = calloc(n, 1);
+    if (!e || !sel || !dup) {
+        rc = dl_err_nomem();
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        e[i] = ch[i].d;
+        e[i].added = true;
+    }
+    qsort_r(e, n, sizeof *e, bulk_cmp, &o);
+    /* repeats within the list (same [e a v tx]) count once */
+    for (size_t i = 1; i < n; i++)
+        if (dl_datom_cmp(DL_EAVT, &e[i - 1], &e[i], 5) == 0) dup[i] = 1;
+    for (size_t i = 0; i < n; i++)
+        if (!dup[i]) e[k++] = e[i];
+    memset(dup, 0, n);
+    if ((rc = bulk_merge(&db->idx[DL_EAVT], DL_EAVT, e, k, dup)) != 0) goto out;
+    {
+        size_t w = 0;
+        for (size_t i = 0; i < k; i++)
+            if (!dup[i]) e[w++] = e[i];
+        k = w;
+    }
+    for (size_t i = 0; i < k; i++) db->hash += dl_datom_hash(&e[i]);
+    for (int t = DL_AEVT; t < DL_INDEX_COUNT && rc == 0; t++) {
+        size_t ns = 0;
+        if (t >= DL_TEAVT && !db->config->keep_history) break;
+        for (size_t i = 0; i < k; i++) {
+            const dl_attr *attr = attr_of(db->schema, before, e[i].a);
+            bool avet = attr && attr->avet;
+            bool history = db->config->keep_history && !(attr && attr->no_history);
+            if ((t == DL_AVET || t == DL_TAVET) && !avet) continue;
+            if (t >= DL_TEAVT && !history) continue;
+            sel[ns++] = e[i];
+        }
+        rc = bulk_tree(&db->idx[t], (dl_index)t, sel, ns);
+    }
+out:
+    free(e);
+    free(sel);
+    free(dup);
+    return rc ? rc : 1;
+}
+
 int dl_db_apply(const dl_db *base, const dl_change *changes, size_t n,
                 dl_schema *schema, uint64_t max_eid, uint64_t max_tx,
                 int64_t tx_instant, dl_db **out) {
@@ -287,7 +419,12 @@ int dl_db_apply(const dl_db *base, const dl_change *changes, size_t n,
     db->schema = schema ? schema : base->schema;
     dl_schema_retain(db->schema);
     db->hash = base->hash;
-    for (size_t i = 0; i < n; i++) {
+    int bulk = apply_bulk(db, base->schema, changes, n);
+    if (bulk < 0) {
+        dl_db_release(db);
+        return bulk;
+    }
+    for (size_t i = 0; !bulk && i < n; i++) {
         if ((rc = apply_one(db, base->schema, &changes[i])) != 0) {
             dl_db_release(db);
             return rc;

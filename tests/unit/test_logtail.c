@@ -275,6 +275,119 @@ TEST(memory_branch) {
     CHECK_EQ_INT(dl_db_delete(&c), 0);
 }
 
+/* ---- bulk apply ---- */
+
+/* Schema: 100 :name string indexed (AVET), 101 :tag string many noHistory. */
+static dl_schema *bulk_schema(const dl_schema *base) {
+    static const char *defs =
+        "[[100 :db/ident :name] [100 :db/valueType :db.type/string]"
+        " [100 :db/cardinality :db.cardinality/one] [100 :db/index true]"
+        " [101 :db/ident :tag] [101 :db/valueType :db.type/string]"
+        " [101 :db/cardinality :db.cardinality/many] [101 :db/noHistory true]]";
+    dl_schema_builder *b;
+    dl_schema *out = NULL;
+    edn_value d;
+    if (edn_read(&A, defs, strlen(defs), NULL, &d) != 0) return NULL;
+    if (dl_schema_edit(base, &b) != 0) return NULL;
+    for (uint32_t i = 0; i < d.n; i++) {
+        const edn_value *t = d.u.items[i].u.items;
+        if (dl_schema_builder_assert(b, (uint64_t)t[0].u.i, t[1].u.sym, &t[2]) != 0) {
+            dl_schema_builder_free(b);
+            return NULL;
+        }
+    }
+    if (dl_schema_builder_finish(b, &out) != 0) return NULL;
+    return out;
+}
+
+/* Whether two trees hold the same datoms (all five components). */
+static int same_tree(const bt_tree *x, const bt_tree *y, dl_index o) {
+    bt_cursor *a = NULL, *b = NULL;
+    int same = bt_tree_count(x) == bt_tree_count(y);
+    if (bt_cursor_open(x, &a) != 0 || bt_cursor_open(y, &b) != 0) same = 0;
+    if (same) {
+        bt_cursor_first(a);
+        bt_cursor_first(b);
+        while (same && bt_cursor_valid(a) && bt_cursor_valid(b)) {
+            dl_datom p, q;
+            bt_cursor_get(a, &p);
+            bt_cursor_get(b, &q);
+            same = dl_datom_cmp(o, &p, &q, 5) == 0 && p.added == q.added;
+            bt_cursor_next(a);
+            bt_cursor_next(b);
+        }
+        same = same && !bt_cursor_valid(a) && !bt_cursor_valid(b);
+    }
+    if (a) bt_cursor_close(a);
+    if (b) bt_cursor_close(b);
+    return same;
+}
+
+/* A large list of assertions (the bulk path) gives exactly what applying
+** it in small pieces (the per-change path) gives, including a datom
+** already present and one repeated in the list, AVET membership and
+** :db/noHistory. */
+TEST(bulk_apply_matches_per_change) {
+    dl_config c = cfg_of("{:store {:backend :memory :id \"bulk\"} :keep-history? true}");
+    dl_db *empty = NULL, *base = NULL, *bulk = NULL, *ref = NULL;
+    const edn_sym *name = edn_intern_full("name", 4), *tag = edn_intern_full("tag", 3),
+                  *age = edn_intern_full("age", 3);
+    enum { N = 900 };
+    dl_change *ch = calloc(N, sizeof *ch);
+    char sbuf[32];
+    CHECK_EQ_INT(dl_db_empty(&c, &empty), 0);
+    if (!empty || !ch) return;
+    dl_schema *s = bulk_schema(empty->schema);
+    CHECK(s != NULL);
+    edn_value ann;
+    edn_string(&A, "ann", 3, &ann);
+    dl_change first[2] = {{{1, name, ann, DL_TX0 + 1, true}},
+                          {{1, age, edn_int(7), DL_TX0 + 1, true}}};
+    CHECK_EQ_INT(dl_db_apply(empty, first, 2, s, 1, DL_TX0 + 1, 1, &base), 0);
+    if (!base) return;
+    size_t n = 0;
+    for (uint64_t e = 500; n + 3 <= N - 2; e++) {
+        edn_value v;
+        snprintf(sbuf, sizeof sbuf, "n%llu", (unsigned long long)(e % 37));
+        edn_string(&A, sbuf, strlen(sbuf), &v);
+        ch[n++].d = (dl_datom){e, name, v, DL_TX0 + 2, true};
+        ch[n++].d = (dl_datom){e, tag, v, DL_TX0 + 2, true};
+        ch[n++].d = (dl_datom){e, age, edn_int((int64_t)(e * 3 % 101)), DL_TX0 + 2, true};
+    }
+    ch[n++].d = first[1].d; /* already present: changes nothing */
+    ch[n++] = ch[4];        /* repeated within the list */
+    CHECK_EQ_INT(dl_db_apply(base, ch, n, NULL, 2000, DL_TX0 + 2, 2, &bulk), 0);
+    /* the same list in pieces of 100 */
+    dl_db *cur = base;
+    dl_db_retain(cur);
+    for (size_t i = 0; i < n; i += 100) {
+        dl_db *nx = NULL;
+        size_t m = n - i < 100 ? n - i : 100;
+        CHECK_EQ_INT(dl_db_apply(cur, ch + i, m, NULL, 2000, DL_TX0 + 2, 2, &nx), 0);
+        dl_db_release(cur);
+        cur = nx;
+        if (!cur) return;
+    }
+    ref = cur;
+    if (!bulk) return;
+    /* independently: 2 + 3 * 299 current datoms, :tag not in history */
+    CHECK_EQ_INT(bt_tree_count(&bulk->idx[DL_EAVT]), 2 + 3 * 299);
+    CHECK_EQ_INT(bt_tree_count(&bulk->idx[DL_AVET]), 1 + 299);
+    CHECK_EQ_INT(bt_tree_count(&bulk->idx[DL_TEAVT]), 2 + 2 * 299);
+    CHECK_EQ_INT(bt_tree_count(&bulk->idx[DL_TAVET]), 1 + 299);
+    for (int i = 0; i < DL_INDEX_COUNT; i++)
+        CHECK(same_tree(&bulk->idx[i], &ref->idx[i], (dl_index)i));
+    CHECK(bulk->hash == ref->hash);
+    /* the base is unchanged */
+    CHECK_EQ_INT(bt_tree_count(&base->idx[DL_EAVT]), 2);
+    dl_db_release(ref);
+    dl_db_release(bulk);
+    dl_db_release(base);
+    dl_db_release(empty);
+    dl_schema_release(s);
+    free(ch);
+}
+
 int main(void) {
     dl_arena_init(&A, 0);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dl_test_logtail_%d", (int)getpid());
@@ -283,6 +396,7 @@ int main(void) {
     RUN(logtail_lmdb);
     RUN(logtail_flush_limit);
     RUN(memory_branch);
+    RUN(bulk_apply_matches_per_change);
     dl_arena_free(&A);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
