@@ -142,6 +142,7 @@ class ConformanceTest {
         Object steps = c.get(STEPS);
         if (!(steps instanceof List)) fail("case without :steps vector");
         try (Ctx cx = new Ctx()) {
+            cx.caseCfg = c.get(CONFIG);
             if (create) {
                 Datalith.createDatabase(cfg);
                 cx.conn = Datalith.connect(cfg);
@@ -161,6 +162,7 @@ class ConformanceTest {
      *  :db-with under a name (:as). */
     static final class Ctx implements AutoCloseable {
         Connection conn;
+        Object caseCfg;
         final Map<Object, Database> held = new LinkedHashMap<>();
 
         void hold(Object as, Database db) {
@@ -324,8 +326,12 @@ class ConformanceTest {
                 case "create-database":
                 case "delete-database":
                 case "connect": {
+                    // the case's :config, then the step's own :config over it
+                    Object scfg = step.get(CONFIG);
+                    if (cx.caseCfg instanceof Map && scfg instanceof Map) scfg = merge((Map<?, ?>) cx.caseCfg, scfg);
+                    else if (scfg == null) scfg = cx.caseCfg;
                     Map<Object, Object> cfg = merge(Datalith.memoryConfig("java-conformance-" + SEQ.get()
-                            + "-" + ProcessHandle.current().pid()), step.get(CONFIG));
+                            + "-" + ProcessHandle.current().pid()), scfg);
                     if (name.equals("database-exists?")) {
                         got = Datalith.databaseExists(cfg);
                     } else if (name.equals("create-database")) {
