@@ -1964,9 +1964,9 @@ static int split_query(Q *q, const edn_value *v, qform *f) {
                     if (!strcmp(k->u.sym->full, secs[j])) s = j;
             if (s < 0) {
                 if (k->type == EDN_KEYWORD && (!strcmp(k->u.sym->full, "offset") ||
-                    !strcmp(k->u.sym->full, "limit") || !strcmp(k->u.sym->full, "order-by") ||
-                    !strcmp(k->u.sym->full, "timeout")))
-                    continue;
+                    !strcmp(k->u.sym->full, "limit") || !strcmp(k->u.sym->full, "order-by")))
+                    return dl_err_set(DATALITH_EUNSUPPORTED, "Query option %s is not supported yet",
+                                      k->u.sym->full);
                 return qerr("Query contains unknown key %s", k);
             }
             if (!edn_is_seq(x)) return qerr("Query section must be a vector: %s", x);
