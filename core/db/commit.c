@@ -925,6 +925,13 @@ static int conn_new(const dl_config *cfg, char *ident, dl_store *given,
     }
     st = NULL; /* owned by env */
     c->env->log_tail = !c->mem && !given;
+    if (c->mem) {
+        /* memory branches are never stored: smaller nodes make the path
+        ** copy of each commit cheaper (about a quarter less CPU for
+        ** add-5 / retract-5 in bench/write_bench) */
+        c->env->bt.leaf_max = DL_MEM_LEAF_MAX;
+        c->env->bt.branch_max = DL_MEM_BRANCH_MAX;
+    }
     if ((rc = load_commit(c->env, head, NULL, NULL, NULL, &c->cur, c->schema_key,
                           &c->tail)) != 0) {
         c->ident = NULL;

@@ -31,6 +31,10 @@ struct dl_dbenv {
 #define DL_LOG_MAX_COMMITS 1000
 #define DL_LOG_MAX_DATOMS 65536
 
+/* Node sizes of memory branches (durable stores keep the bt_env defaults). */
+#define DL_MEM_LEAF_MAX 32
+#define DL_MEM_BRANCH_MAX 32
+
 /* New env with refcount 1 taking ownership of `store` (may be NULL); on
 ** failure the store is not closed. */
 int dl_dbenv_new(const dl_config *cfg, dl_store *store, dl_dbenv **out);
