@@ -173,11 +173,16 @@ def test_every_implemented_op_has_a_function(root):
         spec = specmod.load(os.path.join(root, "spec", "api.edn"))
     finally:
         sys.path.pop(0)
-    want = {o.names["python"] for o in spec.ops if o.implemented}
+    want = {o.names["python"] for o in spec.ops if o.implemented and o.in_target("python")}
     assert set(datalith._generated.__all__) == want
     for name in want:
         fn = getattr(datalith._generated, name)
         assert fn.__doc__ and fn.__doc__.strip()
+    # implemented ops the generator leaves out (they take a callback) are
+    # hand-bound in the Pythonic layer
+    hand = {"filter": datalith.Db.filter}
+    left = {o.names["python"] for o in spec.ops if o.implemented and not o.in_target("python")}
+    assert left <= set(hand), "implemented ops with no Python binding: %s" % (left - set(hand))
 
 
 def test_keyword_error_free_usage():
