@@ -54,7 +54,10 @@ static int scan_open(pull_scan *s, const dl_db *db, dl_index order,
 
 /* 1 with *out (borrowed until the next call), 0 at the end, or an error. */
 static int scan_next(pull_scan *s, dl_datom *out) {
-    return dl_scan_next(s->s, out);
+    int rc;
+    while ((rc = dl_scan_next(s->s, out)) == 1 && !out->added)
+        ; /* a history view's retractions are not values */
+    return rc;
 }
 
 static void scan_close(pull_scan *s) {

@@ -399,6 +399,21 @@ TEST(views) {
     CHECK_EQ_INT(dl_pull_value(&A, db, &p, &e, &got), 0);
     edn_value now = rd("{:name \"Dave\" :father {:name \"Petr\"}}");
     CHECK(edn_equal(&got, &now));
+    /* history: every asserted value, retractions skipped */
+    CHECK_EQ_INT(step(&db, "[[:db/retract 10 :aka \"Devil\"]]"), 0);
+    dl_db *hist = NULL;
+    p = rd("[:aka]");
+    e = edn_int(10);
+    CHECK_EQ_INT(dl_view_history(db, &hist), 0);
+    if (hist) {
+        CHECK_EQ_INT(dl_pull_value(&A, hist, &p, &e, &got), 0);
+        edn_value all = rd("{:aka [\"Devil\" \"Tupen\"]}");
+        CHECK(edn_equal(&got, &all));
+        dl_view_release(hist);
+    }
+    CHECK_EQ_INT(dl_pull_value(&A, db, &p, &e, &got), 0);
+    edn_value left = rd("{:aka [\"Tupen\"]}");
+    CHECK(edn_equal(&got, &left));
     dl_db_release(db);
 }
 
