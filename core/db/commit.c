@@ -4,7 +4,9 @@
 **
 ** COMMIT ORDER.  A commit writes, in this order:
 **
-**   1. index nodes      n<hash>   (bt_flush, children before parents)
+**   1. index nodes      n<hash>   (bt_flush, children before parents) —
+**                                   only when the log tail is flushed
+**                                   (below); otherwise nothing
 **   2. schema           s<hash>   (only when the schema changed; content
 **                                   addressed, so an unchanged schema is
 **                                   never rewritten)
@@ -22,6 +24,20 @@
 **                        ├─▶ avet  …     (+ temporal-* with history)
 **                        ├─▶ schema s3d2…
 **                        └─▶ parents [c41e…] ──▶ the previous commit
+**
+** LOG TAIL.  Flushing six trees per commit costs depth+1 node writes per
+** touched path; so a commit on a durable store normally records its own
+** changes (:tx-data, encoded by dl_db_apply into next->txdata) in a
+** format 2 commit record that keeps the roots of the last flushed commit,
+** and the index nodes are flushed every DL_LOG_MAX_COMMITS commits or
+** DL_LOG_MAX_DATOMS changes, for values without recorded changes, and when
+** the writing connection closes.  load_commit replays the tail: from the
+** flushed roots, or incrementally from the snapshot the connection already
+** has (docs/format.md, "The log tail"):
+**
+**   head ─▶ c3 {log 3, roots R, tx3} ─▶ c2 {log 2, R, tx2} ─▶ c1 {log 1, R, tx1}
+**                                          ▲ conn->cur            ─▶ c0 {R}
+**   reader holding c2: replay tx3 on c2;  fresh reader: open R, replay tx1..3
 **
 ** CONNECTIONS.  One dl_conn per [store identity, branch] per process, kept
 ** in a registry under a mutex.  A connection remembers the head bytes it
