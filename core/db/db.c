@@ -16,6 +16,12 @@
 ** its own whose store is NULL.  The env is freed with its last reference,
 ** after every tree reading through it is gone.
 **
+** Two write fast paths live here too: a large list of assertions on small
+** trees is merged and rebuilt with bt_build (apply_bulk), and a value
+** built on a committed base of a durable store records its changes in
+** db->txdata, which commit.c writes as the log tail instead of flushing
+** index nodes.
+**
 ** The commit protocol (store environments, connections, commit records)
 ** lives in commit.c.
 */
