@@ -434,8 +434,10 @@ static int attr_value(pull_ctx *c, const dl_pull_pattern *p,
     return edn_clone(c->a, &d->v, out);
 }
 
+/* Put the values of one attribute: a vector when many, else the single
+** value (nothing when a sub-pull dropped it). */
 static int put_result(pull_ctx *c, pull_map *m, const edn_value *key,
-                      bool many, pull_vec *vals, bool any) {
+                      bool many, pull_vec *vals) {
     edn_value v;
     int rc;
     if (many) {
@@ -444,7 +446,6 @@ static int put_result(pull_ctx *c, pull_map *m, const edn_value *key,
         return map_put(c, m, key, &v);
     }
     if (vals->n == 0) return 0;
-    (void)any;
     return map_put(c, m, key, &vals->v[0]);
 }
 
@@ -481,7 +482,7 @@ static int pull_attr(pull_ctx *c, const dl_pull_pattern *p,
     scan_close(&sc);
     if (rc) return rc;
     if (!any) return s->has_default ? map_put(c, m, &s->key, &s->deflt) : 0;
-    return put_result(c, m, &s->key, many, &vals, any);
+    return put_result(c, m, &s->key, many, &vals);
 }
 
 /* Reverse spec: the entities whose s->attr refers to eid. */
@@ -520,7 +521,7 @@ static int pull_reverse(pull_ctx *c, const dl_pull_pattern *p,
     scan_close(&sc);
     if (rc) return rc;
     if (!any) return s->has_default ? map_put(c, m, &s->key, &s->deflt) : 0;
-    return put_result(c, m, &s->key, !single, &vals, any);
+    return put_result(c, m, &s->key, !single, &vals);
 }
 
 /* Every attribute of eid (the wildcard), into m; *has set when eid has
@@ -542,7 +543,7 @@ static int pull_wildcard(pull_ctx *c, const dl_pull_pattern *p, uint64_t eid,
         if (rc) break;
         if (cur && (!more || d.a != cur)) {
             edn_value k = edn_keyword(cur);
-            rc = put_result(c, m, &k, at && at->many, &vals, true);
+            rc = put_result(c, m, &k, at && at->many, &vals);
             if (rc) break;
             cur = NULL;
         }
