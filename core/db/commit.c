@@ -872,9 +872,16 @@ static void conn_flush_tail(dl_conn *c) {
     v->last_tx_instant = c->cur->last_tx_instant;
     v->hash = c->cur->hash;
     dl_db_set_base(v, c->cur);
+    /* the caller's pending error (if any) survives a failed flush */
+    const datalith_error *e = dl_err_last();
+    int code = e->code;
+    char *saved = code && e->message ? strdup(e->message) : NULL;
     if (write_commit(c->env, c->branch, v, c->head, c->cur->schema,
-                     c->schema_key, skey, &t) != 0)
-        dl_err_clear();
+                     c->schema_key, skey, &t) != 0) {
+        if (code) dl_err_set(code, "%s", saved ? saved : "");
+        else dl_err_clear();
+    }
+    free(saved);
     dl_db_release(v);
 }
 
