@@ -10,8 +10,11 @@ this package adds).  Text helpers:
     datalith.cbor.loads / datalith.cbor.dumps   CBOR (docs/values.md tags)
 
 Databases: datalith.create_database(config), datalith.connect(config) ->
-Connection (conn.transact(tx), conn.db() -> Db: datoms, schema); config as
-a dict or EDN text.  The low-level functions, one per operation of the
+Connection (conn.transact(tx) -> TxReport, conn.db() -> Db: q, pull,
+pull_many, entity, datoms, seek_datoms, rseek_datoms, index_range, as_of,
+since, history, filter, with_, db_with, schema, reverse_schema, metrics);
+config as a dict or EDN text.  datalith.compat.datahike is a
+pydatahike-compatible layer.  The low-level functions, one per operation of the
 spec, are in datalith._generated.
 
 Every engine failure raises a subclass of datalith.Error carrying .code,
@@ -21,7 +24,7 @@ Every engine failure raises a subclass of datalith.Error carrying .code,
 from typing import Any, Union
 
 from . import cbor, edn
-from .api import Connection, Db, connect, create_database, database_exists, delete_database
+from .api import Connection, Db, TxReport, connect, create_database, database_exists, delete_database, tempid
 from ._errors import *  # noqa: F401,F403
 from ._errors import Error, __all__ as _error_names
 from ._generated import LIBRARY_VERSION as _LIBRARY_VERSION
@@ -51,6 +54,6 @@ def json_dumps(value: Any) -> str:
 
 
 __all__ = ["connect", "create_database", "delete_database", "database_exists",
-           "Connection", "Db", "__version__", "version", "edn", "cbor", "json_loads", "json_dumps",
+           "tempid", "Connection", "Db", "TxReport", "__version__", "version", "edn", "cbor", "json_loads", "json_dumps",
            "value_convert", "FORMAT_EDN", "FORMAT_JSON", "FORMAT_CBOR", "Keyword", "Symbol", "Char", "Tagged", "EdnList", "FrozenMap",
            ] + list(_error_names)
