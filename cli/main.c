@@ -711,14 +711,20 @@ static int run_command(const cli_opts *o, const cli_op *c, int argc, char **argv
             rc = db_arg(word, what, &args[k].db);
             break;
         case CLI_K_HANDLES_DB: {
-            size_t first = n_dbs;
+            /* The snapshots the words name (a view's base snapshot is
+            ** tracked for release but is not itself an argument). */
+            static datalith_db *dbs[MAX_HANDLES];
+            size_t nd = 0;
             wi--;
             do {
-                datalith_db *db;
-                if ((rc = db_arg(argv[wi++], what, &db))) return rc;
+                if (nd == MAX_HANDLES) {
+                    fprintf(stderr, "datalith: %s: too many databases\n", what);
+                    return EXIT_USAGE;
+                }
+                if ((rc = db_arg(argv[wi++], what, &dbs[nd++]))) return rc;
             } while (wi < argc && is_db_word(argv[wi]));
-            args[k].dbs = open_dbs + first;
-            args[k].ndbs = n_dbs - first;
+            args[k].dbs = dbs;
+            args[k].ndbs = nd;
             break;
         }
         case CLI_K_VALUE:

@@ -127,6 +127,17 @@ def matches(expect, actual, op):
     return expect == actual
 
 
+def merged(base, over):
+    """`over` merged into `base`, maps merged key by key (deeply)."""
+    out = FrozenMap(base)
+    for k, v in (over or {}).items():
+        if isinstance(v, FrozenMap) and isinstance(out.get(k), FrozenMap):
+            out[k] = merged(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
 def uses_filter(case):
     for s in case.get_kw("steps", ()):
         for v in s.get_kw("view") or ():
@@ -156,8 +167,7 @@ def step_args(rn, s, op, db):
 def run_case(rn, case, cid):
     base = FrozenMap({Kw("store"): FrozenMap({Kw("backend"): Kw("memory"),
                                               Kw("id"): "pod-conformance-%d" % cid})})
-    cfg = FrozenMap(base)
-    cfg.update(case.get_kw("config") or {})
+    cfg = merged(base, case.get_kw("config"))
     created = case.get_kw("create?") is not False
     cfg_edn = rn.to_edn(cfg)
     conn = None
@@ -179,9 +189,7 @@ def run_case(rn, case, cid):
             if op == "transact":
                 value, err = rn.call("transact", conn, rn.to_edn(s.get_kw("tx")))
             elif op in CONFIG_OPS:
-                c = FrozenMap(cfg)
-                c.update(s.get_kw("config") or {})
-                value, err = rn.call(op, rn.to_edn(c))
+                value, err = rn.call(op, rn.to_edn(merged(cfg, s.get_kw("config"))))
                 if op == "connect" and value:
                     rn.call("release", value)
             elif op == "tempid":
