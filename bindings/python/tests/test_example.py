@@ -20,3 +20,25 @@ def test_database_example():
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert "datom: " in p.stdout and ":person/name 'Ada' True" in p.stdout
+
+
+def test_database_example_queries_and_time_travel():
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "python", "database.py")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert "speaks clojure: Rich" in out
+    assert "now: [('Ada', Keyword(':rust')), ('Rich', Keyword(':clojure'))]" in out
+    assert "as of tx 536870914: [('Ada', Keyword(':c')), ('Rich', Keyword(':clojure'))]" in out
+    assert "then vs now: {(Keyword(':c'), Keyword(':rust'))}" in out
+    assert ("history: tx 536870914 asserted :c\nhistory: tx 536870915 retracted :c\n"
+            "history: tx 536870915 asserted :rust") in out
+
+
+def test_pydatahike_compat_example():
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "python", "pydatahike_compat.py")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "ages: [('Alice', 30), ('Bob', 25)]" in p.stdout
+    assert "Bob's age: 25" in p.stdout
+    assert "names: {('Carol',)}" in p.stdout
