@@ -440,8 +440,9 @@ static int op_invoke(const bc_value *msg, const bc_value *id) {
     /* Arity: exactly nargs, or, with :handles/db, fixed args + >= 1 db. */
     int arity_ok = dbs_at < 0 ? given == (size_t)op->nargs : given >= (size_t)dbs_at + 1;
     if (!arity_ok || op->nargs > MAX_ARGS) {
-        snprintf(text, sizeof text, "%s: wrong number of args (%zu); expected %d: %s", var, given,
-                 op->nargs, pod_var_meta[op - pod_ops]);
+        snprintf(text, sizeof text, "%s: wrong number of args (%zu); expected %s%d: %s", var,
+                 given, dbs_at < 0 ? "" : "at least ", dbs_at < 0 ? op->nargs : dbs_at + 1,
+                 pod_var_meta[op - pod_ops]);
         rc = reply_error(id, DATALITH_EINVAL, text, 0, 0, var);
         goto done;
     }

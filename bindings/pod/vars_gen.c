@@ -401,7 +401,7 @@ const char *const pod_var_meta[] = {
     "{:doc \"Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed. Returns the transaction report {:db-before :db-after :tx-data :tempids :tx-meta}.\" :arglists ([conn tx])}",
     "{:doc \"Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot.\" :arglists ([db tx])}",
     "{:doc \"The snapshot after applying tx-data without committing: (:db-after (with db tx)).\" :arglists ([db tx])}",
-    "{:doc \"Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says.\" :arglists ([query dbs inputs])}",
+    "{:doc \"Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says.\" :arglists ([query & args])}",
     "{:doc \"The attributes of one entity the selector asks for, as a map (nil if the entity has none).\" :arglists ([db selector eid])}",
     "{:doc \"pull for each entity id of a vector; one result per id, in order.\" :arglists ([db selector eids])}",
     "{:doc \"The entity as a map of all its attributes (references as {:db/id n}), or nil. Datahike's entity is lazy; at this boundary it is materialised one level deep.\" :arglists ([db eid])}",

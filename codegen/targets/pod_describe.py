@@ -27,8 +27,15 @@ def _edn_str(s):
 
 
 def var_meta(op):
-    args = " ".join(a.name for a in user_args(op))
-    return "{:doc %s :arglists ([%s])}" % (_edn_str(op.doc), args)
+    """{:doc ... :arglists (...)}; an op taking :handles/db reads its dbs and
+    the remaining inputs from the rest of the args, as Datahike's q does."""
+    names = []
+    for a in user_args(op):
+        if a.type == "handles/db":
+            names += ["&", "args"]
+            break
+        names.append(a.name)
+    return "{:doc %s :arglists ([%s])}" % (_edn_str(op.doc), " ".join(names))
 
 
 def client_code(spec, ns):

@@ -237,6 +237,18 @@ class WorkflowTest(unittest.TestCase):
                          "{:name {:db/cardinality :db.cardinality/one :db/id 1 :db/ident :name "
                          ":db/valueType :db.type/string}}")
         self.assertIn(":db/ident #{:name", p.value("reverse-schema", "[%s]" % db))
+        names = {v["name"] for v in p.request({"op": "describe"})["namespaces"][0]["vars"]}
+        if "q" in names:
+            self.assertEqual(p.value("q", "[[:find ?n :where [?e :name ?n]] %s]" % db),
+                             '#{["Ada"]}')
+            self.assertEqual(p.value("q", "[[:find ?n . :in $ ?e :where [?e :name ?n]] %s 2]"
+                                     % db), '"Ada"')
+            # Datahike's map form.
+            self.assertEqual(p.value("q", "[{:query [:find ?n :where [?e :name ?n]] :args [%s]}]"
+                                     % db), '#{["Ada"]}')
+            r = p.invoke("q", "[[:find ?n :where [?e :name ?n]]]")
+            self.assertIn("wrong number of args (1); expected at least 2", r["ex-message"])
+            self.assertIn(":arglists ([query & args])", r["ex-message"])
         # A snapshot does not change under its reader.
         p.value("transact", '[%s [{:name "Bo"}]]' % conn)
         self.assertEqual(p.value("datoms", "[%s {:index :aevt :components [:name]}]" % db),
