@@ -434,7 +434,11 @@ static void command_help(FILE *f, const cli_op *c) {
     wrap(f, "", c->doc);
     if (c->nargs) fputs("\narguments:\n", f);
     for (int k = 0; k < c->nargs; k++) {
-        fprintf(f, "  %s  %s\n", c->args[k].name, kind_hint(c->args[k].kind));
+        int rest = k > 0 && k == c->nargs - 1 && c->args[k - 1].kind == CLI_K_HANDLES_DB &&
+                   c->args[k].kind == CLI_K_VALUE;
+        fprintf(f, "  %s  %s\n", c->args[k].name,
+                rest ? "the remaining arguments (each a value), gathered into a vector"
+                     : kind_hint(c->args[k].kind));
         wrap(f, "      ", c->args[k].doc);
     }
     if (!strcmp(c->op, "transact"))
