@@ -462,3 +462,26 @@ def test_runner_matcher_can_fail():
     assert _matches({(1, "a")}, edn.loads('#{[1 "b"]}'), False) is not None
     assert _matches({K("a"): {1}}, {K("a"): {2}}, False) is not None
     assert _matches(None, None, False) is None and _matches(None, False, False) is not None
+
+
+def test_runner_fails_what_it_should():
+    """run_case reports misbehaving steps instead of passing them."""
+    def case(steps, extra=""):
+        return edn.loads('{:name "t" %s :steps %s}' % (extra, steps))
+
+    schema = ('{:op :transact :tx [{:db/ident :name :db/valueType :db.type/string '
+              ':db/cardinality :db.cardinality/one}]}')
+    assert run_case(case("[%s]" % schema)) is None
+    assert "expected" in run_case(case('[%s {:op :q :query [:find ?e :where [?e :name]] :expect #{[1]}}]'
+                                       % schema))
+    assert "unexpected error" in run_case(case('[{:op :transact :tx [{:age 3}]}]'))
+    assert "does not contain" in run_case(case('[{:op :transact :tx [{:age 3}] :error "zzz"}]'))
+    assert run_case(case('[{:op :transact :tx [{:age 3}] :error true}]')) is None
+    assert "expected an error" in run_case(case('[%s]' % schema.replace("}]}", "}] :error \"x\"}")))
+    assert "unknown op :frobnicate" in run_case(case('[{:op :frobnicate}]'))
+    assert "unknown :view op" in run_case(case('[{:op :datoms :view [:sideways]}]'))
+    assert "no snapshot held" in run_case(case('[{:op :datoms :db :nope}]'))
+    assert "not below" in run_case(case('[{:op :tempid :part :db.part/user :below -2000000000}]'))
+    assert run_case(case('[{:op :database-exists? :expect true}]')) is None
+    assert "got false, expected true" in run_case(
+        case('[{:op :database-exists? :config {:store {:id "other"}} :expect true}]'))
