@@ -330,7 +330,10 @@ class Db(_Handle):
 
     def with_(self, tx_data: Any) -> TxReport:
         """Apply tx-data without committing (Datahike's ``with``); the
-        report's ``db_after_db`` is the resulting Db."""
+        report's ``db_after_db`` is the resulting Db.  (The engine is asked
+        twice, for the report and for the Db; both start from this same
+        snapshot, so ids agree; only the :db/txInstant wall-clock values
+        may differ by the time between the calls.)"""
         report = _g.with_db(self, tx_data)
         return TxReport(report, self.db_with(tx_data))
 
