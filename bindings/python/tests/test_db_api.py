@@ -245,3 +245,26 @@ def test_tempid():
     a, b = datalith.tempid(), datalith.tempid("db.part/user")
     assert a < -1000000 and b < a
     assert datalith.tempid("db.part/tx") == K("db/current-tx")
+
+
+def test_filter_from_several_threads(conn):
+    """The predicate is called back from whichever thread reads the view."""
+    import threading
+
+    with conn.db() as db, db.filter(lambda d: d.value[0] != 5) as f:
+        results, errors = [], []
+
+        def work():
+            try:
+                for _ in range(20):
+                    results.append(f.q('[:find ?n :where [?e :name ?n]]'))
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert len(results) == 80 and all(r == {("Alice",)} for r in results)
