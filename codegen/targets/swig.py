@@ -151,17 +151,18 @@ LIBRARY = r'''
 }
 #endif
 
-/* A fallible op's status: nothing on success, an exception on failure. */
-%typemap(out, noblock=1) datalith_rc {
-  if ($1 < 0) {
+/* A fallible op's status: no value on success (an output typemap may set
+** the result), an exception on failure. */
 #ifdef SWIGTCL
-    dl_swig_tcl_error(interp, $1);
-    SWIG_fail;
-#else
-    SWIG_exception_fail(dl_swig_error_type($1), dl_swig_message($1));
-#endif
-  }
+%typemap(out, noblock=1) datalith_rc {
+  if ($1 < 0) { dl_swig_tcl_error(interp, $1); SWIG_fail; }
 }
+#else
+%typemap(out, noblock=1) datalith_rc {
+  if ($1 < 0) SWIG_exception_fail(dl_swig_error_type($1), dl_swig_message($1));
+  $result = VOID_Object;
+}
+#endif
 '''
 
 HELPERS = r'''%{
