@@ -557,6 +557,12 @@ static int replay_one(dl_dbenv *env, const dl_db *prev, const char *prev_skey,
         }
         goto out;
     }
+    if ((*out)->hash != r->hash) {
+        dl_db_release(*out);
+        *out = NULL;
+        rc = rec_bad(key, "replaying its :tx-data gives another datom hash");
+        goto out;
+    }
     rec_stamp(*out, r, key);
 out:
     dl_schema_release(s);
