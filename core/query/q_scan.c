@@ -49,6 +49,19 @@ int q_scan_open(const dl_db *db, const q_bound *b, q_scan *s) {
                         s->nf ? &s->key : NULL, s->nf, false, &s->sc);
 }
 
+int q_scan_open_range(const dl_db *db, const edn_sym *a, const edn_value *lo,
+                      const edn_value *hi, q_scan *s) {
+    memset(s, 0, sizeof *s);
+    s->order = DL_AVET;
+    s->key.a = a;
+    s->key.v = lo ? *lo : edn_nil();
+    s->hkey.a = a;
+    s->hkey.v = hi ? *hi : edn_nil();
+    s->nf = 2;
+    return dl_scan_open(db, DL_AVET, &s->key, lo ? 2 : 1, &s->hkey, hi ? 2 : 1,
+                        false, &s->sc);
+}
+
 int q_scan_next(q_scan *s, dl_datom *out) {
     return dl_scan_next(s->sc, out);
 }

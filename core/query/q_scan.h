@@ -29,7 +29,7 @@
 typedef struct q_scan {
     dl_scan *sc;
     dl_index order;
-    dl_datom key;
+    dl_datom key, hkey;
     unsigned nf;
 } q_scan;
 
@@ -40,6 +40,10 @@ typedef struct q_bound {
 } q_bound;
 
 int q_scan_open(const dl_db *db, const q_bound *b, q_scan *s);
+/* An AVET scan of attribute a over values lo..hi, both inclusive, either
+** NULL for open; the attribute must be in AVET. */
+int q_scan_open_range(const dl_db *db, const edn_sym *a, const edn_value *lo,
+                      const edn_value *hi, q_scan *s);
 /* 1 and *out (borrowed until the next call) or 0 at the end; <0 error. */
 int q_scan_next(q_scan *s, dl_datom *out);
 void q_scan_close(q_scan *s);

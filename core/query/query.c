@@ -153,6 +153,12 @@ typedef struct Q {
     edn_value *plan;
     size_t nplan, capplan;
     int depth;
+    /* AVET value range for the next constant-only scan (pat_range) */
+    const edn_value *rlo, *rhi;
+    /* top-level branch and the variables its result must keep */
+    const struct q_branch *top;
+    const int *keep;
+    int nkeep;
 } Q;
 
 static const edn_sym *S_ELLIPSIS, *S_DOT, *S_BLANK, *S_NOT, *S_NOTJOIN,
@@ -1164,7 +1170,13 @@ static int pat_probe(Q *q, q_clause *c, int s, const q_rel *R, q_rel **out) {
     const q_src *src = &q->src[s];
     size_t nrows = R ? R->n : 1;
     edn_value nv[5], f[5];
-    int rc = 0;
+    int rc = 0, use[5];
+    /* datom fields are boxed only where the pattern looks at them */
+    for (int k = 0; k < 5; k++) use[k] = k < c->nt && pm.m[k] != M_SKIP;
+    f[0] = edn_int(0);
+    f[1] = edn_keyword(NULL);
+    f[3] = edn_int(0);
+    f[4] = edn_bool(false);
     for (size_t i = 0; i < nrows && !rc; i++) {
         const edn_value *row = R ? rel_row(R, i) : NULL;
         if (!src->db) {
@@ -1192,16 +1204,19 @@ static int pat_probe(Q *q, q_clause *c, int s, const q_rel *R, q_rel **out) {
         if (b.e && (b.e->type != EDN_INT || b.e->u.i < 0)) continue;
         if (b.a && b.a->type != EDN_KEYWORD) continue;
         q_scan sc;
-        rc = q_scan_open(src->db, &b, &sc);
+        if (!row && (q->rlo || q->rhi) && b.a && !b.e && !b.v)
+            rc = q_scan_open_range(src->db, b.a->u.sym, q->rlo, q->rhi, &sc);
+        else
+            rc = q_scan_open(src->db, &b, &sc);
         if (rc) break;
         dl_datom d;
         int got;
         while ((got = q_scan_next(&sc, &d)) == 1) {
-            f[0] = edn_int((int64_t)d.e);
-            f[1] = edn_keyword(d.a);
+            if (use[0]) f[0].u.i = (int64_t)d.e;
+            if (use[1]) f[1].u.sym = d.a;
             f[2] = d.v;
-            f[3] = edn_int((int64_t)d.tx);
-            f[4] = edn_bool(d.added);
+            if (use[3]) f[3].u.i = (int64_t)d.tx;
+            if (use[4]) f[4].u.b = d.added;
             if (pat_match(c, &pm, row, f, 5, nv)) {
                 rc = emit(q, r, row, w, &pm, nv);
                 if (rc) break;
@@ -1709,6 +1724,66 @@ static int plan_log(Q *q, const q_clause *c, uint64_t est, size_t rows) {
     return edn_map(q->a, kv, 3, &q->plan[q->nplan++]);
 }
 
+/* Range pushdown.  For a pattern [?e :a ?v …] about to be scanned with ?v
+** unbound, :a in AVET with long (or double) values, the pending predicates
+** (< > <= >=) comparing ?v with a constant of that same type bound an AVET
+** range scan (inclusive; the predicates still run afterwards, so this only
+** skips datoms they would reject).  Sets *lo / *hi or leaves them NULL. */
+static void pat_range(Q *q, const q_branch *b, const char *done, const q_clause *c,
+                      int s, const q_rel *R, edn_value *lov, edn_value *hiv,
+                      const edn_value **lo, const edn_value **hi) {
+    *lo = *hi = NULL;
+    const q_src *src = &q->src[s];
+    if (!src->db || c->never || c->nt < 3 || c->t[1].kind != T_CONST ||
+        c->t[0].kind == T_CONST || c->t[2].kind != T_VAR || c->rc[1].type != EDN_KEYWORD)
+        return;
+    int v = c->t[2].var;
+    if (rel_col(R, v) >= 0 || (c->t[0].kind == T_VAR && rel_col(R, c->t[0].var) >= 0)) return;
+    const dl_attr *at = dl_schema_attr(src->db->schema, c->rc[1].u.sym);
+    if (!at || !at->avet) return;
+    int ty = at->vtype == DL_VT_LONG ? EDN_INT : at->vtype == DL_VT_DOUBLE ? EDN_FLOAT : -1;
+    if (ty < 0) return;
+    for (int i = 0; i < b->n; i++) {
+        const q_clause *p = &b->cl[i];
+        if (done[i] || p->kind != C_PRED || p->nt != 2 || p->src >= 0) continue;
+        const char *nm = p->fn->name;
+        int gt = !strcmp(nm, ">") || !strcmp(nm, ">="), lt = !strcmp(nm, "<") || !strcmp(nm, "<=");
+        if (!gt && !lt) continue;
+        const q_term *x = &p->t[0], *y = &p->t[1];
+        const edn_value *k;
+        if (x->kind == T_VAR && x->var == v && y->kind == T_CONST) k = &y->c;
+        else if (y->kind == T_VAR && y->var == v && x->kind == T_CONST) k = &x->c, gt = !gt;
+        else continue;
+        if (k->type != ty || (ty == EDN_FLOAT && isnan(k->u.d))) continue;
+        if (gt && (!*lo || edn_compare(k, *lo) > 0)) *lov = *k, *lo = lov;
+        if (!gt && (!*hi || edn_compare(k, *hi) < 0)) *hiv = *k, *hi = hiv;
+    }
+}
+
+/* Early projection of the top-level branch: a column no pending clause
+** and no :find / :with element mentions is dropped and the rows
+** deduplicated, so a join through it (?e in [?e :name "Ivan"] [?e :age ?a]
+** [?e1 :age ?a] …) continues as a semi-join on the distinct values left. */
+static int drop_dead(Q *q, const q_branch *b, const char *done, q_rel **R) {
+    int live[128], nl = 0, dead = 0;
+    for (int j = 0; j < (*R)->w; j++) {
+        int v = (*R)->vars[j], need = 0;
+        for (int k = 0; k < q->nkeep && !need; k++) need = q->keep[k] == v;
+        for (int i = 0; i < b->n && !need; i++) {
+            if (done[i]) continue;
+            for (int k = 0; k < b->cl[i].nvars && !need; k++) need = b->cl[i].vars[k] == v;
+        }
+        if (need && nl < 128) live[nl++] = v;
+        else dead = 1;
+    }
+    if (!dead || nl > 64) return 0;
+    q_rel *p;
+    int rc = rel_project(q, *R, live, nl, &p);
+    if (rc) return rc;
+    *R = p;
+    return 0;
+}
+
 static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **out) {
     char dflt[16], *done = b->n <= 16 ? dflt : dl_arena_calloc(q->a, (size_t)b->n, 1);
     if (!done) return DATALITH_ENOMEM;
@@ -1799,7 +1874,13 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
         q_rel *nr = NULL;
         int s = c->src >= 0 ? c->src : dsrc;
         switch (c->kind) {
-        case C_PAT: rc = eval_pattern(q, c, s, R, &nr); break;
+        case C_PAT: {
+            edn_value lov, hiv;
+            pat_range(q, b, done, c, s, R, &lov, &hiv, &q->rlo, &q->rhi);
+            rc = eval_pattern(q, c, s, R, &nr);
+            q->rlo = q->rhi = NULL;
+            break;
+        }
         case C_PRED: rc = eval_pred(q, c, R, s, &nr); break;
         case C_FN: rc = eval_fn(q, c, R, s, &nr); break;
         case C_NOT: rc = eval_not(q, c, R, dsrc, &nr); break;
@@ -1811,6 +1892,10 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
         rc = plan_log(q, c, est, nr->n);
         if (rc) return rc;
         R = nr;
+        if (b == q->top && q->keep) {
+            rc = drop_dead(q, b, done, &R);
+            if (rc) return rc;
+        }
     }
     *out = R;
     return 0;
@@ -2432,6 +2517,15 @@ int q_run(dl_arena *a, const edn_value *query, dl_db *const *dbs, size_t ndbs,
         if (!rc) seed = j;
     }
     q_rel *R = seed;
+    int keep[160], nkeep = 0;
+    for (int i = 0; i < nel && nkeep < 128; i++) {
+        keep[nkeep++] = els[i].var;
+        if (els[i].kind == F_PULL && els[i].pvar >= 0) keep[nkeep++] = els[i].pvar;
+    }
+    for (int i = 0; i < nwith && nkeep < 160; i++) keep[nkeep++] = with[i];
+    q.top = &top;
+    q.keep = keep;
+    q.nkeep = nkeep;
     if (!rc && top.n) rc = eval_branch(&q, &top, seed, dsrc, &R);
     if (!rc) rc = make_result(&q, &f, kind, els, nel, with, nwith, R, dsrc, out);
     if (!rc && plan_out) rc = edn_vector(a, q.plan, q.nplan, plan_out);
