@@ -14,6 +14,7 @@
 #include "db/db_internal.h"
 #include "store/object.h"
 #include "test.h"
+#include "util/buf.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -388,6 +389,109 @@ TEST(bulk_apply_matches_per_change) {
     free(ch);
 }
 
+/* ---- corrupt tails ---- */
+
+/* Replace field `field` of the head commit record by `val`, store the
+** result under a new key and move the head to it. */
+static int forge_head(const dl_config *cfg, const char *field, const edn_value *val,
+                      const char *newkey) {
+    dl_store *st = NULL;
+    uint8_t *p = NULL, *q = NULL;
+    size_t len, qlen;
+    char key[64];
+    edn_value m, out;
+    dl_buf b = DL_BUF_INIT;
+    int rc = dl_store_open(&cfg->store, 0, &st);
+    if (rc) return rc;
+    if ((rc = dl_head_get(st, "db", &p, &len)) != 0 || len >= sizeof key) goto done;
+    memcpy(key, p, len);
+    key[len] = 0;
+    if ((rc = dl_obj_get(st, key, DL_OBJ_COMMIT, &q, &qlen)) != 0) goto done;
+    if ((rc = cbor_read(&A, q, qlen, NULL, &m)) != 0) goto done;
+    edn_value *kv = dl_arena_alloc(&A, 2 * m.n * sizeof *kv);
+    for (uint32_t i = 0; i < m.n; i++) {
+        kv[2 * i] = m.u.items[2 * i];
+        kv[2 * i + 1] = m.u.items[2 * i + 1];
+        if (kv[2 * i].type == EDN_KEYWORD && strcmp(kv[2 * i].u.sym->full, field) == 0)
+            kv[2 * i + 1] = *val;
+    }
+    if ((rc = edn_map(&A, kv, m.n, &out)) != 0) goto done;
+    if ((rc = cbor_write(&b, &out)) != 0) goto done;
+    if ((rc = dl_obj_put(st, newkey, DL_OBJ_COMMIT, (const uint8_t *)b.data, b.len)) != 0)
+        goto done;
+    rc = dl_head_cas(st, "db", p, len, (const uint8_t *)newkey, strlen(newkey));
+done:
+    dl_buf_free(&b);
+    free(p);
+    free(q);
+    st->vt->close(st);
+    return rc;
+}
+
+/* A tail whose :tx-data is not a change list, does not apply, or does not
+** give the recorded hash is DATALITH_ECORRUPT naming the commit; nothing
+** crashes. */
+TEST(logtail_corrupt) {
+    /* names_forged: the message names the forged record (a broken chain
+    ** is reported at the first record that does not fit: its parent) */
+    static const struct { const char *field, *edn, *want; int names_forged; } cases[] = {
+        {"tx-data", "#bytes \"\"", "bad :tx-data", 1},
+        {"tx-data", "42", "lacks :tx-data", 1},
+        {"hash", "12345", "another datom hash", 1},
+        {"log-count", "7", "does not continue the log tail", 0},
+        {"log-count", "-1", "bad :log-count", 1},
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        char name[32], newkey[40];
+        snprintf(name, sizeof name, "corrupt-%zu", ci);
+        dl_config c = cfg_of(store_cfg("file", name));
+        dl_conn *w = NULL, *r = NULL;
+        dl_store *raw = NULL;
+        edn_value v;
+        CHECK_EQ_INT(dl_db_create(&c), 0);
+        CHECK_EQ_INT(dl_conn_open(&c, &w), 0);
+        if (!w) return;
+        CHECK_EQ_INT(commit_i(w, 1), 0);
+        CHECK_EQ_INT(commit_i(w, 2), 0);
+        CHECK_EQ_INT(commit_i(w, 3), 0);
+        /* a private reader holding commit 2 */
+        CHECK_EQ_INT(dl_store_open(&c.store, 0, &raw), 0);
+        CHECK_EQ_INT(dl_conn_open_store(&c, raw, &r), 0);
+        if (!r) return;
+        if (strcmp(cases[ci].edn, "#bytes \"\"") == 0) {
+            uint8_t junk[3] = {0xff, 0x00, 0x13};
+            edn_bytes(&A, junk, sizeof junk, &v);
+        } else {
+            edn_read(&A, cases[ci].edn, strlen(cases[ci].edn), NULL, &v);
+        }
+        snprintf(newkey, sizeof newkey, "c%032zx", ci + 1);
+        CHECK_EQ_INT(forge_head(&c, cases[ci].field, &v, newkey), 0);
+        dl_db *d = NULL;
+        CHECK_EQ_INT(dl_conn_db(r, &d), DATALITH_ECORRUPT);
+        if (cases[ci].names_forged) CHECK_CONTAINS(msg(), newkey);
+        CHECK_CONTAINS(msg(), cases[ci].want);
+        dl_db_release(d);
+        dl_conn_release(r);
+        /* the writer cannot read the forged head either, and closing it
+        ** does not flush over it (the head CAS expects its own head) */
+        CHECK_EQ_INT(commit_i(w, 4), DATALITH_ECORRUPT);
+        dl_conn_release(w);
+        {
+            dl_store *st = NULL;
+            uint8_t *hp = NULL;
+            size_t hl = 0;
+            CHECK_EQ_INT(dl_store_open(&c.store, 0, &st), 0);
+            if (st) {
+                CHECK_EQ_INT(dl_head_get(st, "db", &hp, &hl), 0);
+                CHECK(hp && hl == strlen(newkey) && memcmp(hp, newkey, hl) == 0);
+                free(hp);
+                st->vt->close(st);
+            }
+        }
+        CHECK_EQ_INT(dl_db_delete(&c), 0);
+    }
+}
+
 int main(void) {
     dl_arena_init(&A, 0);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dl_test_logtail_%d", (int)getpid());
@@ -397,6 +501,7 @@ int main(void) {
     RUN(logtail_flush_limit);
     RUN(memory_branch);
     RUN(bulk_apply_matches_per_change);
+    RUN(logtail_corrupt);
     dl_arena_free(&A);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
