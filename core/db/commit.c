@@ -588,8 +588,10 @@ static int load_commit(dl_dbenv *env, const char *key, dl_schema *reuse,
     int rc = 0;
     dl_arena_init(&a, 0);
     /* newest first: key, its parent, … back to the flushed commit or to
-    ** `have` */
-    for (const char *k = key;;) {
+    ** `have` (k is copied: recs moves when it grows) */
+    char k[DL_COMMIT_KEY_MAX];
+    snprintf(k, sizeof k, "%s", key);
+    for (;;) {
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 8;
             void *p1 = realloc(recs, nc * sizeof *recs);
@@ -617,7 +619,7 @@ static int load_commit(dl_dbenv *env, const char *key, dl_schema *reuse,
         }
         if (have && strcmp(r->parent, have->commit_key) == 0)
             break; /* replay on top of the snapshot we have */
-        k = r->parent;
+        memmove(k, r->parent, sizeof k);
     }
     /* the base: the flushed commit, or `have` */
     if (recs[n - 1].log_count == 0) {
