@@ -192,6 +192,23 @@ TEST(logtail_flush_limit) {
     head_info(&c, &fmt, &cnt);
     CHECK_EQ_INT(fmt, 2);
     CHECK_EQ_INT(cnt, DL_LOG_MAX_COMMITS - 1);
+    {
+        /* a fresh reader replays the whole tail from the create commit */
+        dl_store *raw0 = NULL;
+        dl_conn *r0 = NULL;
+        dl_db *d0 = NULL;
+        CHECK_EQ_INT(dl_store_open(&c.store, 0, &raw0), 0);
+        CHECK_EQ_INT(dl_conn_open_store(&c, raw0, &r0), 0);
+        if (!r0) return;
+        CHECK_EQ_INT(dl_conn_db(r0, &d0), 0);
+        if (d0) {
+            CHECK_EQ_INT(d0->max_tx, DL_TX0 + i - 1);
+            CHECK_EQ_INT(bt_tree_count(&d0->idx[DL_EAVT]), 2);
+            CHECK_EQ_INT(bt_tree_count(&d0->idx[DL_TEAVT]), 2 * (i - 1) - 2);
+        }
+        dl_db_release(d0);
+        dl_conn_release(r0);
+    }
     CHECK_EQ_INT(commit_i(w, i), 0);
     head_info(&c, &fmt, &cnt);
     CHECK_EQ_INT(fmt, 1);
