@@ -159,6 +159,9 @@ typedef struct Q {
     const struct q_branch *top;
     const int *keep;
     int nkeep;
+    /* arg-map options (argmap_split); offset/limit < 0: none */
+    int64_t offset, limit;
+    const edn_value *order_by;
 } Q;
 
 static const edn_sym *S_ELLIPSIS, *S_DOT, *S_BLANK, *S_NOT, *S_NOTJOIN,
@@ -2188,6 +2191,100 @@ static void sort_rel(q_rel *r) {
 /* ------------------------------------------------------------------ */
 /* results                                                             */
 
+/* :order-by keys: a column of the find and a direction. */
+typedef struct q_okey {
+    int col, desc;
+} q_okey;
+
+static int cmp_ordered(const q_okey *keys, int nk, const edn_value *a, const edn_value *b) {
+    for (int i = 0; i < nk; i++) {
+        int c = edn_compare(&a[keys[i].col], &b[keys[i].col]);
+        if (c) return keys[i].desc ? -c : c;
+    }
+    return 0;
+}
+
+/* Parse :order-by against the find elements: ?v, [?a :desc ?b], [1 :desc]. */
+static int parse_order_by(Q *q, const q_felem *els, int nel, q_okey *keys, int *nk) {
+    const edn_value *ob = q->order_by;
+    const edn_value *it = ob;
+    size_t n = 1;
+    if (ob->type == EDN_VECTOR || ob->type == EDN_LIST) {
+        it = ob->u.items;
+        n = ob->n;
+    }
+    *nk = 0;
+    if (!n) return qerr("Invalid :order-by %s: no columns", ob);
+    for (size_t i = 0; i < n; i++) {
+        const edn_value *x = &it[i];
+        int col = -1;
+        if (is_var_sym(x)) {
+            for (int j = 0; j < nel && col < 0; j++)
+                if (els[j].kind == F_VAR && q->varname[els[j].var] == x->u.sym) col = j;
+            if (col < 0) return qerr("Unknown variable %s in :order-by (not in :find)", x);
+        } else if (x->type == EDN_INT) {
+            if (x->u.i < 0 || x->u.i >= nel)
+                return qerr("Invalid :order-by column index %s", x);
+            col = (int)x->u.i;
+        } else {
+            return qerr("Invalid :order-by element %s (a :find variable or column index)", x);
+        }
+        int desc = 0;
+        if (i + 1 < n && it[i + 1].type == EDN_KEYWORD) {
+            const char *d = it[i + 1].u.sym->full;
+            if (!strcmp(d, "desc")) desc = 1;
+            else if (strcmp(d, "asc")) return qerr("Invalid :order-by direction %s (:asc or :desc)", &it[i + 1]);
+            i++;
+        }
+        if (*nk >= 64) return qerr("Too many :order-by columns in %s", ob);
+        keys[(*nk)++] = (q_okey){col, desc};
+    }
+    return 0;
+}
+
+/* :order-by (stable sort over the canonical order), then :offset, :limit. */
+static int result_transforms(Q *q, int kind, const q_felem *els, int nel, q_rel *res) {
+    if (q->order_by) {
+        if (kind != FIND_REL)
+            return qerr(":order-by only applies to relation finds (:find ?a ?b), not %s",
+                        q->order_by);
+        q_okey keys[64];
+        int nk;
+        int rc = parse_order_by(q, els, nel, keys, &nk);
+        if (rc) return rc;
+        /* rows are already in canonical order; merge sort keeps ties there */
+        size_t rb = sizeof(edn_value) * (size_t)res->w;
+        edn_value *tmp = malloc(rb * (res->n + 1));
+        if (!tmp) return dl_err_nomem();
+        for (size_t width = 1; width < res->n; width *= 2) {
+            for (size_t lo = 0; lo < res->n; lo += 2 * width) {
+                size_t mid = lo + width < res->n ? lo + width : res->n;
+                size_t hi = lo + 2 * width < res->n ? lo + 2 * width : res->n;
+                size_t i = lo, j = mid, k = lo;
+                while (i < mid || j < hi) {
+                    const edn_value *src;
+                    if (j >= hi || (i < mid && cmp_ordered(keys, nk, rel_row(res, i), rel_row(res, j)) <= 0))
+                        src = rel_row(res, i++);
+                    else
+                        src = rel_row(res, j++);
+                    memcpy(tmp + k++ * (size_t)res->w, src, rb);
+                }
+            }
+            memcpy(res->rows, tmp, rb * res->n);
+        }
+        free(tmp);
+    }
+    size_t off = q->offset > 0 ? (size_t)q->offset : 0;
+    if (off > res->n) off = res->n;
+    if (off) {
+        memmove(res->rows, res->rows + off * (size_t)res->w,
+                sizeof(edn_value) * (size_t)res->w * (res->n - off));
+        res->n -= off;
+    }
+    if (q->limit >= 0 && (uint64_t)q->limit < res->n) res->n = (size_t)q->limit;
+    return 0;
+}
+
 static int make_result(Q *q, const qform *f, int kind, q_felem *els, int nel,
                        const int *with, int nwith, q_rel *R, int dsrc, edn_value *out) {
     int pv[128], np = 0, has_agg = 0, rc;
@@ -2278,6 +2375,11 @@ static int make_result(Q *q, const qform *f, int kind, q_felem *els, int nel,
         if (rc) return rc;
     }
     sort_rel(res);
+    if (q->order_by || q->offset >= 0 || q->limit >= 0) {
+        rc = result_transforms(q, kind, els, nel, res);
+        if (rc) return rc;
+        if (q->order_by) vec = 1;
+    }
     for (int i = 0; i < nel; i++) {
         if (els[i].kind != F_PULL) continue;
         int s = els[i].psrc >= 0 ? els[i].psrc : dsrc;
@@ -2381,6 +2483,49 @@ static int unwrap(Q *q, const edn_value *v, edn_value *out) {
     return 0;
 }
 
+static int argmap_int(Q *q, const edn_value *v, const char *key, int64_t *out) {
+    if (v->type == EDN_NIL) return 0;
+    if (v->type != EDN_INT)
+        return dl_err_set(DATALITH_EQUERY, "Query arg-map :%s must be an integer or nil, got %s",
+                          key, q_show(v, (char[120]){0}, 120));
+    (void)q;
+    if (v->u.i >= 0) *out = v->u.i; /* negative: ignored, as Datahike */
+    return 0;
+}
+
+/* The arg-map form {:query … :args […] :offset n :limit n :order-by …}:
+** *qv becomes the inner query and, when :args is given, *inputs the args
+** (the positional inputs are then ignored, as in Datahike).  A map without
+** :query is a plain query map and is left alone. */
+static int argmap_split(Q *q, edn_value *qv, const edn_value **inputs) {
+    if (qv->type != EDN_MAP || !edn_map_getk(qv, "query")) return 0;
+    const edn_value *inner = NULL;
+    for (uint32_t i = 0; i < qv->n; i++) {
+        const edn_value *k = &qv->u.items[2 * i], *x = &qv->u.items[2 * i + 1];
+        const char *nm = k->type == EDN_KEYWORD ? k->u.sym->full : "";
+        int rc = 0;
+        if (!strcmp(nm, "query")) inner = x;
+        else if (!strcmp(nm, "args")) {
+            if (x->type != EDN_NIL && !edn_is_seq(x))
+                return qerr("Query arg-map :args must be a vector, got %s", x);
+            *inputs = x;
+        } else if (!strcmp(nm, "offset")) rc = argmap_int(q, x, nm, &q->offset);
+        else if (!strcmp(nm, "limit")) rc = argmap_int(q, x, nm, &q->limit);
+        else if (!strcmp(nm, "order-by")) q->order_by = x->type == EDN_NIL ? NULL : x;
+        else if (!strcmp(nm, "stats?") || !strcmp(nm, "count-fns?") || !strcmp(nm, "settings") ||
+                 !strcmp(nm, "cancel"))
+            ; /* accepted and ignored: datalith_query_stats gives statistics */
+        else return qerr("Query arg-map contains unknown key %s", k);
+        if (rc) return rc;
+    }
+    edn_value in = *inner;
+    int rc = unwrap(q, &in, qv);
+    if (rc) return rc;
+    if (qv->type == EDN_MAP && edn_map_getk(qv, "query"))
+        return qerr("Query arg-map nested in a query arg-map: %s", qv);
+    return 0;
+}
+
 int q_run(dl_arena *a, const edn_value *query, dl_db *const *dbs, size_t ndbs,
           const edn_value *inputs, const q_opts *opts, edn_value *out,
           edn_value *plan_out) {
@@ -2396,7 +2541,10 @@ int q_run(dl_arena *a, const edn_value *query, dl_db *const *dbs, size_t ndbs,
     }
     edn_value qv;
     qform f;
+    q.offset = q.limit = -1;
     int rc = unwrap(&q, query, &qv);
+    if (rc) return rc;
+    rc = argmap_split(&q, &qv, &inputs);
     if (rc) return rc;
     rc = split_query(&q, &qv, &f);
     if (rc) return rc;
