@@ -27,7 +27,8 @@
 **               of 100.
 **
 ** Timing (env): BENCH_WARMUP_S (1.0), BENCH_SAMPLES (5), BENCH_SAMPLE_S (0.5),
-** BENCH_WRITE_REPS (3).  A sample repeats the shape until it has run for at
+** BENCH_WRITE_REPS (3), BENCH_WAL_REPS (1, SQLite WAL file).  BENCH_ONLY=sub runs only
+** the shapes whose name contains sub.  A sample repeats the shape until it has run for at
 ** least BENCH_SAMPLE_S; its time per operation is one sample.
 **
 ** Output: one TSV line per shape on stdout:
