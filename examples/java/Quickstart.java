@@ -33,6 +33,8 @@ public class Quickstart {
                 List<?> names = (List<?>) db.datoms(Datalith.map(
                         ":index", Datalith.kw(":aevt"), ":components", List.of(Datalith.kw(":name"))));
                 System.out.println("names now:    " + Datalith.toEdn(names));
+                System.out.println("query:        " + Datalith.toEdn(Datalith.q(
+                        "[:find ?n ?a :where [?e :name ?n] [?e :age ?a]]", db)));
                 System.out.println("names before: " + Datalith.toEdn(before.datoms(Datalith.map(
                         ":index", Datalith.kw(":aevt"), ":components", List.of(Datalith.kw(":name"))))));
             }

@@ -26,6 +26,7 @@ async function main() {
   for (const datom of await db.datoms({ index: kw('aevt'), components: [kw('name')] })) {
     console.log(datom.e, datom.a.toString(), datom.v);
   }
+  console.log('query:', d.toEdn(await db.q('[:find ?n ?a :where [?e :name ?n] [?e :age ?a]]')));
   console.log('schema attributes:', Object.keys(db.schema()).join(' '));
   console.log('EDN:', d.toEdn(d.decode(d.encode({ name: 'Alice', tags: new Set([kw('a')]) }))));
 
