@@ -513,6 +513,9 @@ static int cbor_tagged(cbor_reader *r, size_t at, uint64_t tag,
         /* Empty names are allowed: a JSON object key "" keywordizes to
         ** one, and every value that can be read must survive a write. */
         int kw = v.n > 0 && v.u.s[0] == ':';
+        if (!edn_sym_name_ok(v.u.s + kw, v.n - (uint32_t)kw))
+            return cbor_err(r, at, "tag 39 (identifier): invalid name \"%.*s\"",
+                            (int)(v.n > 60 ? 60 : v.n), v.u.s);
         const edn_sym *sym = edn_intern_full(v.u.s + kw, v.n - (uint32_t)kw);
         if (!sym) return dl_err_last()->code;
         *out = kw ? edn_keyword(sym) : edn_symbol(sym);

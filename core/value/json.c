@@ -543,8 +543,7 @@ static int json_parse_tagged(json_reader *r, const char *open,
         if ((rc = json_tag_string(r, tag, &s, &n))) return rc;
         /* A name may not start with ':' (in the namespace or the local
         ** part): it would print as an unreadable ::x. */
-        const char *sl = n > 1 ? memchr(s, '/', n) : NULL;
-        if ((n && s[0] == ':') || (sl && sl + 1 < s + n && sl[1] == ':'))
+        if (!edn_sym_name_ok(s, n))
             return json_err_at(r, open, "invalid %s name \"%.*s\"",
                                kw ? "keyword" : "symbol",
                                (int)(n > 60 ? 60 : n), s);

@@ -934,3 +934,9 @@ bool edn_set_contains(const edn_value *s, const edn_value *v) {
     if (!s || s->type != EDN_SET) return false;
     return bsearch_items(s->u.items, s->n, 1, v) != NULL;
 }
+
+bool edn_sym_name_ok(const char *full, size_t n) {
+    if (n && full[0] == ':') return false;
+    const char *sl = n > 1 ? memchr(full, '/', n) : NULL;
+    return !(sl && sl + 1 < full + n && sl[1] == ':');
+}

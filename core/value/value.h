@@ -127,6 +127,10 @@ const edn_sym *edn_intern(const char *ns, size_t ns_len, const char *name,
 /* Intern from a full name "ns/name" or "name" (splits at the first '/'
 ** unless the name is exactly "/"). */
 const edn_sym *edn_intern_full(const char *full, size_t len);
+/* Whether "ns/name" or "name" (n bytes) may name a keyword or symbol read
+** from JSON or CBOR: neither the namespace nor the local part may start
+** with ':' (such a name would print as an unreadable ::x or :a/:b). */
+bool edn_sym_name_ok(const char *full, size_t n);
 /* Find an already interned name ("ns/name" or "name") without creating
 ** it; NULL when it was never interned. */
 const edn_sym *edn_intern_lookup(const char *full, size_t len);
