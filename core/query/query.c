@@ -1212,6 +1212,14 @@ static int pat_probe(Q *q, q_clause *c, int s, const q_rel *R, q_rel **out) {
         else
             rc = q_scan_open(src->db, &b, &sc);
         if (rc) break;
+        /* components the scan's equality prefix guarantees need no check */
+        pmode mm = pm;
+        static const int cover[3][3] = {{0, 1, 2}, {1, 0, 2}, {1, 2, 0}};
+        int oi = sc.order == DL_EAVT ? 0 : sc.order == DL_AEVT ? 1 : sc.order == DL_AVET ? 2 : -1;
+        unsigned eqn = (q->rlo || q->rhi) && !row ? 1 : sc.nf;
+        for (unsigned k = 0; oi >= 0 && k < eqn && k < 3; k++)
+            if (mm.m[cover[oi][k]] == M_CONST || mm.m[cover[oi][k]] == M_BOUND)
+                mm.m[cover[oi][k]] = M_SKIP;
         dl_datom d;
         int got;
         while ((got = q_scan_next(&sc, &d)) == 1) {
@@ -1220,7 +1228,7 @@ static int pat_probe(Q *q, q_clause *c, int s, const q_rel *R, q_rel **out) {
             f[2] = d.v;
             if (use[3]) f[3].u.i = (int64_t)d.tx;
             if (use[4]) f[4].u.b = d.added;
-            if (pat_match(c, &pm, row, f, 5, nv)) {
+            if (pat_match(c, &mm, row, f, 5, nv)) {
                 rc = emit(q, r, row, w, &pm, nv);
                 if (rc) break;
             }
@@ -2173,17 +2181,30 @@ static int parse_find(Q *q, const qform *f, int *kind, q_felem **els, int *nel) 
 }
 
 static _Thread_local int cmp_rows_w;
-static int cmp_rows(const void *x, const void *y) {
-    const edn_value *a = x, *b = y;
-    for (int i = 0; i < cmp_rows_w; i++) {
-        int c = edn_compare(&a[i], &b[i]);
+static int cmp_row_w(const edn_value *a, const edn_value *b, int w) {
+    for (int i = 0; i < w; i++) {
+        int c;
+        if (a[i].type == EDN_INT && b[i].type == EDN_INT)
+            c = (a[i].u.i > b[i].u.i) - (a[i].u.i < b[i].u.i);
+        else
+            c = edn_compare(&a[i], &b[i]);
         if (c) return c;
     }
     return 0;
 }
 
+static int cmp_rows(const void *x, const void *y) {
+    return cmp_row_w(x, y, cmp_rows_w);
+}
+
+/* Canonical (edn_compare) row order.  Scans often deliver rows already in
+** order (q1's entity ids from AVET), so a linear check comes first. */
 static void sort_rel(q_rel *r) {
     if (r->n < 2 || r->w == 0) return;
+    size_t i;
+    for (i = 1; i < r->n; i++)
+        if (cmp_row_w(rel_row(r, i - 1), rel_row(r, i), r->w) > 0) break;
+    if (i == r->n) return;
     cmp_rows_w = r->w;
     qsort(r->rows, r->n, sizeof(edn_value) * (size_t)r->w, cmp_rows);
 }
@@ -2326,10 +2347,9 @@ static int make_result(Q *q, const qform *f, int kind, q_felem *els, int nel,
             if (!o) return dl_err_last()->code;
             for (int j = 0; j < nel; j++) o[j] = rel_row(P, i)[fcol[j]];
         }
-        if (!nwith) {
-            rc = rel_dedupe(q, res);
-            if (rc) return rc;
-        }
+        /* no dedupe: without :with, P's columns are exactly the distinct
+        ** find variables, each copied into res, so P's distinct rows stay
+        ** distinct */
     } else {
         /* group by the non-aggregate elements */
         int gcols[64], ng = 0;
