@@ -241,7 +241,7 @@ static const named_q people_qs[] = {
     {"q-rule", "[:find ?e ?n :in $ % :where [?e :name \"Ivan\"] (follows-name ?e ?n)]",
      "[[[(follows-name ?e ?n) [?e :follows ?f] [?f :name ?n]]]]"},
     {"agg-avg", "[:find (avg ?s) :with ?e :where [?e :salary ?s]]", NULL},
-    {"agg-avg-count-by-sex", "[:find ?x (avg ?s) (count ?e) :with ?e :where [?e :sex ?x] [?e :salary ?s]]", NULL},
+    {"agg-avg-count-by-sex", "[:find ?x (avg ?s) (count ?e) :where [?e :sex ?x] [?e :salary ?s]]", NULL},
     {"agg-male-avg-min-max", "[:find (avg ?s) (min ?s) (max ?s) :with ?e :where [?e :sex :male] [?e :salary ?s]]", NULL},
     {"agg-pred-by-sex", "[:find ?x (avg ?s) :with ?e :where [?e :salary ?s] [(> ?s 50000)] [?e :sex ?x]]", NULL},
     {"agg-by-sex-name", "[:find ?x ?n (avg ?s) :with ?e :where [?e :sex ?x] [?e :name ?n] [?e :salary ?s]]", NULL},
