@@ -27,6 +27,8 @@ export declare class Char {
   readonly ch: string;
 }
 export declare class List extends Array<any> {}
+/** A double whose value is a whole number (1.0), kept distinct from the long 1. */
+export declare class Double extends Number {}
 export declare class BigDec {
   constructor(text: string);
   readonly text: string;

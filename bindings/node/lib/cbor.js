@@ -11,12 +11,12 @@
 //   tagged  tag 27 [text "ns/name", value]
 //
 // The encoder writes definite lengths, shortest heads and float64 doubles,
-// as the engine does; the decoder also reads indefinite lengths and
+// as the engine does (a safe-integer number is a long, a Double a float64); the decoder also reads indefinite lengths and
 // half/single floats.  encode() throws a TypeError (.code DATALITH_EINVAL)
 // for a value it cannot represent, and a RangeError (.code DATALITH_ELIMIT)
 // past MAX_DEPTH levels (which also catches cycles); decode() throws an
 // Error with .code DATALITH_EPARSE and .offset for malformed input.
-const { Keyword, Sym, UUID, Char, List, BigDec, Tagged, Datom } = require('./values');
+const { Keyword, Sym, UUID, Char, List, BigDec, Tagged, Datom, Double } = require('./values');
 
 const MAX_DEPTH = 512;
 const TAG_LIST = 0x44544C01;
@@ -178,6 +178,13 @@ function enc(w, v, depth) {
   }
   if (v instanceof UUID) {
     w.head(6, 37); w.head(2, 16); w.bytes(Buffer.from(v.text.replace(/-/g, ''), 'hex'));
+    return;
+  }
+  if (v instanceof Double) {
+    w.room(9);
+    w.buf[w.n++] = 0xfb;
+    w.view.setFloat64(w.n, Number(v));
+    w.n += 8;
     return;
   }
   if (v instanceof Char) { w.head(6, TAG_CHAR); encInt(w, v.ch.codePointAt(0)); return; }
@@ -411,7 +418,13 @@ function dec(r, depth) {
         case 22: return null;
         case 25: { r.need(2); const x = halfToFloat(r.view.getUint16(r.i)); r.i += 2; return x; }
         case 26: { r.need(4); const x = r.view.getFloat32(r.i); r.i += 4; return x; }
-        case 27: { r.need(8); const x = r.view.getFloat64(r.i); r.i += 8; return x; }
+        case 27: {
+          // a whole-valued double is a Double, so it is written back as a double
+          r.need(8);
+          const x = r.view.getFloat64(r.i);
+          r.i += 8;
+          return Number.isSafeInteger(x) && !Object.is(x, -0) ? new Double(x) : x;
+        }
         default: throw parseError('unsupported simple value ' + ai, at);
       }
   }
@@ -423,6 +436,7 @@ function decTag(r, tag, at, depth) {
   const bad = (what) => parseError('tag ' + tag + ': ' + what, at);
   switch (tag) {
     case 1:
+      if (x instanceof Double) return new Date(Number(x) * 1000);
       if (typeof x === 'number') return new Date(Number.isInteger(x) ? x * 1000 : Math.round(x * 1000));
       if (typeof x === 'bigint') throw bad('instant out of range');
       throw bad('expected seconds');

@@ -10,18 +10,24 @@ const candidates = [
 ].filter(Boolean);
 
 let native = null;
-let lastError = null;
+const errors = [];
 for (const p of candidates) {
   try {
     native = require(p);
     break;
   } catch (e) {
-    lastError = e;
+    errors.push(e);
   }
 }
 if (!native) {
-  const e = new Error('datalith: the native addon is not built (run `npm install` at the ' +
-                      'repository root); last error: ' + (lastError && lastError.message));
+  // Report the addon that exists and failed to load (an undefined symbol
+  // means it was built against other engine sources), not the later
+  // candidates' "Cannot find module".
+  const found = errors.find((e) => e.code !== 'MODULE_NOT_FOUND') || errors[errors.length - 1];
+  const e = new Error((found && found.code !== 'MODULE_NOT_FOUND'
+    ? 'datalith: the native addon failed to load (rebuild it: `npm install` at the repository root): '
+    : 'datalith: the native addon is not built (run `npm install` at the repository root); last error: ') +
+    (found && found.message));
   e.code = 'DATALITH_EUNSUPPORTED';
   throw e;
 }

@@ -3,6 +3,7 @@
 // mapping (documented in bindings/node/README.md):
 //
 //   nil null | boolean | long number (BigInt beyond 2^53) | double number
+//   (whole-valued: Double)
 //   string string | keyword Keyword (interned) | symbol Sym (interned)
 //   vector Array | list List | set Set | map with only keyword keys: plain
 //   object with string keys "ns/name"; any other map: Map | inst Date
@@ -144,4 +145,22 @@ class Datom {
   toArray() { return [this.e, this.a, this.v, this.tx, this.added]; }
 }
 
-module.exports = { Keyword, kw, Sym, UUID, Char, List, BigDec, Tagged, Datom };
+/**
+ * A double whose value is a whole number (1.0).  JavaScript has one number
+ * type, and a whole-valued number is sent as a long, so 1.0 would come back
+ * from the engine as the long 1 and go out again as 1 (a different value to
+ * the engine: a :db.type/double attribute refuses the long 1, and the query
+ * clause [?e :x 2] does not match the value 2.0).  The decoder returns whole-valued doubles within 2^53 as Double; the
+ * encoder writes a Double as a float64.  It is a Number object: arithmetic
+ * and < > work through valueOf, but === compares identity and typeof is
+ * 'object' (use Number(x) or +x for the primitive).  Doubles with a fraction,
+ * -0.0, NaN, the infinities and whole values beyond 2^53 are plain numbers,
+ * which are always written as float64.
+ */
+class Double extends Number {
+  toString() { return Number(this).toFixed(1); }
+  toJSON() { return Number(this); }
+  [Symbol.for('nodejs.util.inspect.custom')]() { return Number(this).toFixed(1); }
+}
+
+module.exports = { Keyword, kw, Sym, UUID, Char, List, BigDec, Tagged, Datom, Double };

@@ -219,7 +219,8 @@ async function runStep(cx, base, step) {
     case 'create-database':
     case 'delete-database':
     case 'connect': {
-      const cfg = merge(base, get(step, 'config'));
+      // The step's :config over the case's (which is over base).
+      const cfg = merge(cx.caseCfg || base, get(step, 'config'));
       if (op.name === 'database-exists?') return [await call('databaseExists', cfg), false];
       if (op.name === 'create-database') return [await call('createDatabase', cfg), true];
       if (op.name === 'delete-database') return [await call('deleteDatabase', cfg), false];
@@ -236,7 +237,7 @@ async function runCase(kase) {
   const base = { store: { backend: K('memory'), id: 'node-conformance-' + crypto.randomUUID() } };
   const cfg = merge(base, get(kase, 'config'));
   const create = get(kase, 'create?') !== false;
-  const cx = { conn: null, held: new Map() };
+  const cx = { conn: null, held: new Map(), caseCfg: cfg };
   try {
     if (create) {
       await d.createDatabase(cfg);
@@ -288,6 +289,45 @@ for (const file of FILES) {
     }
   });
 }
+
+// The runner hands the corpus values to the API as decoded JS values, so the
+// decoding must lose nothing the engine distinguishes (lists and vectors,
+// symbols, keywords and strings, 1.0 and 1, empty collections, maps with
+// and without keyword keys): re-encoded, every file gives back the engine's
+// own CBOR, byte for byte.
+test('corpus values survive decode and re-encode unchanged', () => {
+  for (const file of FILES) {
+    const cb = Buffer.from(d.valueConvert(fs.readFileSync(path.join(CORPUS, file), 'utf8'), 'edn', 'cbor'));
+    const back = d.encode(d.decode(cb));
+    if (Buffer.compare(cb, back) !== 0) {
+      let i = 0;
+      while (i < cb.length && cb[i] === back[i]) i++;
+      assert.fail(`${file}: re-encoded CBOR differs from the engine's at byte ${i}`);
+    }
+  }
+});
+
+// The addon compiles the engine in; one built before the engine sources last
+// changed tests old code (rebuild with `npm install` at the repository root).
+test('the native addon is newer than the engine sources', () => {
+  const addon = path.join(__dirname, '..', '..', '..', 'build', 'node', 'datalith.node');
+  if (process.env.DATALITH_NODE_ADDON || !fs.existsSync(addon)) return;
+  const root = path.join(__dirname, '..', '..', '..');
+  const built = fs.statSync(addon).mtimeMs;
+  const dirs = [path.join(root, 'include'), path.join(__dirname, '..', 'src')];
+  for (const sub of fs.readdirSync(path.join(root, 'core'))) {
+    const p = path.join(root, 'core', sub);
+    if (fs.statSync(p).isDirectory()) dirs.push(p);
+  }
+  const stale = [];
+  for (const dir of dirs) {
+    for (const f of fs.readdirSync(dir)) {
+      if (!/\.[ch]$/.test(f)) continue;
+      if (fs.statSync(path.join(dir, f)).mtimeMs > built) stale.push(path.relative(root, path.join(dir, f)));
+    }
+  }
+  assert.deepStrictEqual(stale, [], 'build/node/datalith.node is older than these sources: run `npm install`');
+});
 
 test('the matcher can fail', () => {
   const got = d.parseEdn('{:tempids {"a" 2} :tx-data [#datahike/Datom [1 :db/txInstant 5 1 true] ' +

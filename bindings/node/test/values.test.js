@@ -94,6 +94,31 @@ test('values round trip through the engine', () => {
   assert.strictEqual(viaEngine(new Date(1500)).getTime(), 1500);
 });
 
+test('whole-valued doubles stay doubles (Double)', () => {
+  // 1.0 is the float64 fb 3ff0000000000000 (RFC 8949 appendix A); 1 is 01
+  assert.strictEqual(hex(new d.Double(1)), 'fb3ff0000000000000');
+  assert.strictEqual(hex(1), '01');
+  const one = d.decode(Buffer.from('fb3ff0000000000000', 'hex'));
+  assert.ok(one instanceof d.Double);
+  assert.strictEqual(+one, 1);
+  assert.strictEqual(one + 1, 2);
+  assert.ok(one < 1.5);
+  assert.strictEqual(String(one), '1.0');
+  assert.strictEqual(JSON.stringify([one]), '[1]');
+  assert.strictEqual(d.toEdn(d.parseEdn('[1.0 1 -2.0 2.5]')), '[1.0 1 -2.0 2.5]');
+  assert.ok(d.parseEdn('-2.0') instanceof d.Double);
+  assert.strictEqual(d.parseEdn('1'), 1);
+  assert.strictEqual(d.parseEdn('2.5'), 2.5); // a fraction: a plain number
+  assert.ok(Object.is(d.parseEdn('-0.0'), -0)); // -0 is a plain number, written as a double
+  assert.strictEqual(d.toEdn(d.parseEdn('-0.0')), '-0.0');
+  assert.strictEqual(d.parseEdn('1e300'), 1e300); // beyond 2^53: a plain number
+  assert.strictEqual(d.toEdn(d.parseEdn('#{1 1.0}')), '#{1 1.0}');
+  assert.strictEqual(d.toEdn(d.parseEdn('{1 :a 1.0 :b}')), '{1 :a 1.0 :b}');
+  assert.strictEqual(d.toEdn(viaEngine(new d.Double(3))), '3.0');
+  // an inst whose seconds are a whole float64 (tag 1, 1.0e9)
+  assert.strictEqual(d.decode(Buffer.from('c1fb41cdcd6500000000', 'hex')).getTime(), 1e12);
+});
+
 test('keywordStrings option: strings starting with ":" become keywords', () => {
   try {
     d.options.keywordStrings = true;
