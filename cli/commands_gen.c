@@ -78,6 +78,28 @@ static int cli_call_q(const cli_arg *a, int fmt, cli_ret *out) {
     return rc;
 }
 
+static const cli_argdef cli_args_query_stats[] = {
+    {"query", CLI_K_VALUE, "the query"},
+    {"dbs", CLI_K_HANDLES_DB, "the database inputs"},
+    {"inputs", CLI_K_VALUE, "the other inputs"},
+};
+static int cli_call_query_stats(const cli_arg *a, int fmt, cli_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_query_stats(a[0].s, a[0].n, a[1].dbs, a[1].ndbs, a[2].s, a[2].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const cli_argdef cli_args_explain[] = {
+    {"query", CLI_K_VALUE, "the query"},
+    {"dbs", CLI_K_HANDLES_DB, "the database inputs"},
+    {"inputs", CLI_K_VALUE, "the other inputs"},
+};
+static int cli_call_explain(const cli_arg *a, int fmt, cli_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_explain(a[0].s, a[0].n, a[1].dbs, a[1].ndbs, a[2].s, a[2].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
 static const cli_argdef cli_args_pull[] = {
     {"db", CLI_K_HANDLE_DB, "the snapshot"},
     {"selector", CLI_K_VALUE, "a pull pattern, e.g. [:name {:friend [:name]}]"},
@@ -210,6 +232,14 @@ const cli_op cli_ops[] = {
      "Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says.",
      "the result",
      3, cli_args_q, CLI_K_VALUE, cli_call_q},
+    {"query-stats", "query-stats",
+     "Run a query with statistics: {:query :ret :consts :rules :stats [...]}.",
+     "the result with per-clause statistics",
+     3, cli_args_query_stats, CLI_K_VALUE, cli_call_query_stats},
+    {"explain", "explain",
+     "The plan the query would run, as readable text (scans, joins, filters, rules) with estimated costs.",
+     "the plan; free with datalith_free",
+     3, cli_args_explain, CLI_K_STRING, cli_call_explain},
     {"pull", "pull",
      "The attributes of one entity the selector asks for, as a map (nil if the entity has none).",
      "a map or nil",
@@ -251,4 +281,4 @@ const cli_op cli_ops[] = {
      "the metrics map",
      1, cli_args_metrics, CLI_K_VALUE, cli_call_metrics},
 };
-const size_t cli_op_count = 18;
+const size_t cli_op_count = 20;

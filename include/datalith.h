@@ -350,6 +350,54 @@ DATALITH_API int datalith_q(const char *query, size_t query_len,
                             const char *inputs, size_t inputs_len, int fmt,
                             char **out, size_t *out_len);
 
+/* Run a query with statistics: {:query :ret :consts :rules :stats [...]}.
+**
+** Parameters:
+**   query, query_len    [borrowed] the query
+**   dbs, dbs_count      [borrowed] the database inputs
+**   inputs, inputs_len  [borrowed] the other inputs
+**   fmt                 the encoding of `query`, `inputs` and the result
+**   out, out_len        [fresh] the result with per-clause statistics
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EQUERY  query rejected
+**   DATALITH_EPARSE  malformed input text or bytes (has a position)
+**   DATALITH_EINVAL  bad argument or misuse of the API
+**   DATALITH_ELIMIT  a size, depth or memory limit was exceeded
+**   DATALITH_EIO     an operating-system or store I/O failure
+**   DATALITH_ENOMEM  out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  May block on
+** I/O.  Stability: stable, since 0.3.0. */
+DATALITH_API int datalith_query_stats(const char *query, size_t query_len,
+                                      datalith_db *const *dbs,
+                                      size_t dbs_count, const char *inputs,
+                                      size_t inputs_len, int fmt, char **out,
+                                      size_t *out_len);
+
+/* The plan the query would run, as readable text (scans, joins, filters,
+** rules) with estimated costs.
+**
+** Parameters:
+**   query, query_len    [borrowed] the query
+**   dbs, dbs_count      [borrowed] the database inputs
+**   inputs, inputs_len  [borrowed] the other inputs
+**   fmt                 the encoding of `query` and `inputs`
+**   out, out_len        [fresh] the plan; free with datalith_free
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EQUERY  query rejected
+**   DATALITH_EPARSE  malformed input text or bytes (has a position)
+**   DATALITH_EINVAL  bad argument or misuse of the API
+**   DATALITH_ENOMEM  out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  Stability:
+** experimental, since 0.3.0. */
+DATALITH_API int datalith_explain(const char *query, size_t query_len,
+                                  datalith_db *const *dbs, size_t dbs_count,
+                                  const char *inputs, size_t inputs_len,
+                                  int fmt, char **out, size_t *out_len);
+
 /* The attributes of one entity the selector asks for, as a map (nil if the
 ** entity has none).
 **

@@ -124,6 +124,28 @@ static int pod_call_q(const pod_arg *a, int fmt, pod_ret *out) {
     return rc;
 }
 
+static const pod_argdef pod_args_query_stats[] = {
+    {"query", POD_K_VALUE, "the query"},
+    {"dbs", POD_K_HANDLES_DB, "the database inputs"},
+    {"inputs", POD_K_VALUE, "the other inputs"},
+};
+static int pod_call_query_stats(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_query_stats(a[0].s, a[0].n, a[1].dbs, a[1].ndbs, a[2].s, a[2].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
+static const pod_argdef pod_args_explain[] = {
+    {"query", POD_K_VALUE, "the query"},
+    {"dbs", POD_K_HANDLES_DB, "the database inputs"},
+    {"inputs", POD_K_VALUE, "the other inputs"},
+};
+static int pod_call_explain(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_explain(a[0].s, a[0].n, a[1].dbs, a[1].ndbs, a[2].s, a[2].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
 static const pod_argdef pod_args_pull[] = {
     {"db", POD_K_HANDLE_DB, "the snapshot"},
     {"selector", POD_K_VALUE, "a pull pattern, e.g. [:name {:friend [:name]}]"},
@@ -325,6 +347,14 @@ const pod_op pod_ops[] = {
      "Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says.",
      "the result",
      3, pod_args_q, POD_K_VALUE, pod_call_q},
+    {"query-stats", "query-stats",
+     "Run a query with statistics: {:query :ret :consts :rules :stats [...]}.",
+     "the result with per-clause statistics",
+     3, pod_args_query_stats, POD_K_VALUE, pod_call_query_stats},
+    {"explain", "explain",
+     "The plan the query would run, as readable text (scans, joins, filters, rules) with estimated costs.",
+     "the plan; free with datalith_free",
+     3, pod_args_explain, POD_K_STRING, pod_call_explain},
     {"pull", "pull",
      "The attributes of one entity the selector asks for, as a map (nil if the entity has none).",
      "a map or nil",
@@ -386,7 +416,7 @@ const pod_op pod_ops[] = {
      "a negative id below -1000000, or :db/current-tx for :db.part/tx",
      1, pod_args_tempid, POD_K_VALUE, pod_call_tempid},
 };
-const size_t pod_op_count = 28;
+const size_t pod_op_count = 30;
 
 const char *const pod_var_meta[] = {
     "{:doc \"The library version as \\\"MAJOR.MINOR.PATCH\\\".\" :arglists ([])}",
@@ -402,6 +432,8 @@ const char *const pod_var_meta[] = {
     "{:doc \"Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot.\" :arglists ([db tx])}",
     "{:doc \"The snapshot after applying tx-data without committing: (:db-after (with db tx)).\" :arglists ([db tx])}",
     "{:doc \"Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says.\" :arglists ([query & args])}",
+    "{:doc \"Run a query with statistics: {:query :ret :consts :rules :stats [...]}.\" :arglists ([query & args])}",
+    "{:doc \"The plan the query would run, as readable text (scans, joins, filters, rules) with estimated costs.\" :arglists ([query & args])}",
     "{:doc \"The attributes of one entity the selector asks for, as a map (nil if the entity has none).\" :arglists ([db selector eid])}",
     "{:doc \"pull for each entity id of a vector; one result per id, in order.\" :arglists ([db selector eids])}",
     "{:doc \"The entity as a map of all its attributes (references as {:db/id n}), or nil. Datahike's entity is lazy; at this boundary it is materialised one level deep.\" :arglists ([db eid])}",

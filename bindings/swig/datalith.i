@@ -265,6 +265,14 @@ datalith_rc datalith_db_with(datalith_db *db, const char *tx, size_t tx_len, int
 %rename(q) datalith_q;
 datalith_rc datalith_q(const char *query, size_t query_len, datalith_db *const *dbs, size_t dbs_count, const char *inputs, size_t inputs_len, int fmt, char **out, size_t *out_len);
 
+/* Run a query with statistics: {:query :ret :consts :rules :stats [...]} */
+%rename(query_stats) datalith_query_stats;
+datalith_rc datalith_query_stats(const char *query, size_t query_len, datalith_db *const *dbs, size_t dbs_count, const char *inputs, size_t inputs_len, int fmt, char **out, size_t *out_len);
+
+/* The plan the query would run, as readable text (scans, joins, filters, rules) with estimated costs */
+%rename(explain) datalith_explain;
+datalith_rc datalith_explain(const char *query, size_t query_len, datalith_db *const *dbs, size_t dbs_count, const char *inputs, size_t inputs_len, int fmt, char **out, size_t *out_len);
+
 /* The attributes of one entity the selector asks for, as a map (nil if the entity has none) */
 %rename(pull) datalith_pull;
 datalith_rc datalith_pull(datalith_db *db, const char *selector, size_t selector_len, const char *eid, size_t eid_len, int fmt, char **out, size_t *out_len);

@@ -47,6 +47,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,6 +163,9 @@ typedef struct Q {
     /* arg-map options (argmap_split); offset/limit < 0: none */
     int64_t offset, limit;
     const edn_value *order_by;
+    const char *via;   /* how the last pattern ran, for the plan */
+    edn_value *consts; /* scalar :in bindings, ?var value pairs (plan) */
+    size_t nconsts;
 } Q;
 
 static const edn_sym *S_ELLIPSIS, *S_DOT, *S_BLANK, *S_NOT, *S_NOTJOIN,
@@ -1251,8 +1255,14 @@ static int eval_pattern(Q *q, q_clause *c, int s, q_rel *R, q_rel **out) {
     int blanks = 0;
     for (int i = 0; i < c->nt; i++) blanks |= c->t[i].kind == T_BLANK;
     if (pat_has_bound(c, R) && (R->n * 8 < c->count || !q->src[s].db)) {
+        q->via = q->src[s].db ? "index nested loop: one seek per bound row"
+                              : "nested loop over the collection";
         rc = pat_probe(q, c, s, R, out);
     } else {
+        q->via = !q->src[s].db ? "collection scan, hash join"
+               : q->rlo || q->rhi ? "AVET range scan (pushed-down predicate), hash join"
+               : pat_has_bound(c, R) ? "index scan, hash join on the bound variables"
+               : R->w ? "index scan, cross product" : "index scan";
         q_rel *P;
         rc = pat_probe(q, c, s, NULL, &P);
         if (!rc && blanks) rc = rel_dedupe(q, P);
@@ -1716,8 +1726,23 @@ static int connected(const q_clause *c, const q_rel *R) {
     return 0;
 }
 
-static int plan_log(Q *q, const q_clause *c, uint64_t est, size_t rows) {
-    if (!q->plan || q->depth) return 0;
+static const char *clause_type(const q_clause *c) {
+    switch (c->kind) {
+    case C_PAT: return "lookup";
+    case C_PRED: return "pred";
+    case C_FN: return "fn";
+    case C_NOT: return "not";
+    case C_OR: return "or";
+    default: return "rule";
+    }
+}
+
+/* One :stats entry for a top-level clause (plan_out; docs/query.md):
+** {:clause form :type t :rels [{:bound #{?vars} :rows n}] :est n :t ms
+**  :via "…"}. */
+static int plan_log(Q *q, const q_branch *b, const q_clause *c, uint64_t est,
+                    const q_rel *nr, double ms) {
+    if (!q->plan || b != q->top) return 0;
     if (q->nplan == q->capplan) {
         size_t nc = q->capplan ? q->capplan * 2 : 16;
         edn_value *np = dl_arena_realloc(q->a, q->plan, q->capplan * sizeof *np, nc * sizeof *np);
@@ -1725,14 +1750,38 @@ static int plan_log(Q *q, const q_clause *c, uint64_t est, size_t rows) {
         q->plan = np;
         q->capplan = nc;
     }
-    edn_value kv[6];
-    kv[0] = edn_keyword_str("clause");
-    kv[1] = c->form;
-    kv[2] = edn_keyword_str("est");
-    kv[3] = edn_int((int64_t)est);
-    kv[4] = edn_keyword_str("rows");
-    kv[5] = edn_int((int64_t)rows);
-    return edn_map(q->a, kv, 3, &q->plan[q->nplan++]);
+    edn_value *vs = dl_arena_alloc(q->a, sizeof(edn_value) * (size_t)(nr->w + 1));
+    if (!vs) return DATALITH_ENOMEM;
+    for (int i = 0; i < nr->w; i++) vs[i] = var_value(q, nr->vars[i]);
+    edn_value rel[4], relm, rels, kv[12];
+    rel[0] = edn_keyword_str("bound");
+    int rc = edn_set(q->a, vs, (size_t)nr->w, &rel[1]);
+    if (rc) return rc;
+    rel[2] = edn_keyword_str("rows");
+    rel[3] = edn_int((int64_t)nr->n);
+    if ((rc = edn_map(q->a, rel, 2, &relm)) || (rc = edn_vector(q->a, &relm, 1, &rels))) return rc;
+    int k = 0;
+    kv[k++] = edn_keyword_str("clause");
+    kv[k++] = c->form;
+    kv[k++] = edn_keyword_str("type");
+    kv[k++] = edn_keyword_str(clause_type(c));
+    kv[k++] = edn_keyword_str("rels");
+    kv[k++] = rels;
+    kv[k++] = edn_keyword_str("est");
+    kv[k++] = edn_int((int64_t)est);
+    kv[k++] = edn_keyword_str("t");
+    kv[k++] = edn_float(ms);
+    if (c->kind == C_PAT && q->via) {
+        kv[k++] = edn_keyword_str("via");
+        if ((rc = edn_string(q->a, q->via, strlen(q->via), &kv[k++]))) return rc;
+    }
+    return edn_map(q->a, kv, (size_t)k / 2, &q->plan[q->nplan++]);
+}
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
 /* Range pushdown.  For a pattern [?e :a ?v …] about to be scanned with ?v
@@ -1872,7 +1921,7 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
                     if (rel_col(R, c->vars[j]) < 0) miss[nm++] = c->vars[j];
                 if (c->kind == C_FN) {
                     nm = 0;
-                    for (int j = 0; j < c->nt; j++)
+                    for (int j = 0; j < c->nt && nm < 64; j++)
                         if (c->t[j].kind == T_VAR && rel_col(R, c->t[j].var) < 0)
                             miss[nm++] = c->t[j].var;
                 }
@@ -1882,6 +1931,8 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
         }
         q_clause *c = &b->cl[pick];
         done[pick] = 1;
+        double t0 = q->plan && b == q->top ? now_ms() : 0;
+        q->via = NULL;
         q_rel *nr = NULL;
         int s = c->src >= 0 ? c->src : dsrc;
         switch (c->kind) {
@@ -1900,7 +1951,7 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
         }
         if (rc) return rc;
         if (c->kind == C_PAT) est = c->count;
-        rc = plan_log(q, c, est, nr->n);
+        rc = plan_log(q, b, c, est, nr, q->plan ? now_ms() - t0 : 0);
         if (rc) return rc;
         R = nr;
         if (b == q->top && q->keep) {
@@ -2197,6 +2248,61 @@ static int cmp_rows(const void *x, const void *y) {
     return cmp_row_w(x, y, cmp_rows_w);
 }
 
+/* When every first column is an EDN_INT: LSD radix sort on it (16-bit
+** digits of the sign-flipped value, constant digits skipped), rows moved
+** once, then runs of an equal first column sorted on the rest.  Returns
+** nonzero (rows untouched) when it does not apply or memory is short. */
+static int radix_rows(q_rel *r) {
+    size_t n = r->n, w = (size_t)r->w;
+    for (size_t i = 0; i < n; i++)
+        if (r->rows[i * w].type != EDN_INT) return 1;
+    uint64_t *k = malloc(n * sizeof *k * 2);
+    uint32_t *ix = malloc(n * sizeof *ix * 2);
+    size_t *cnt = malloc(65536 * sizeof *cnt);
+    edn_value *nr = malloc(n * w * sizeof *nr);
+    if (!k || !ix || !cnt || !nr || n > UINT32_MAX) {
+        free(k), free(ix), free(cnt), free(nr);
+        return 1;
+    }
+    uint64_t *k2 = k + n;
+    uint32_t *ix2 = ix + n;
+    for (size_t i = 0; i < n; i++) {
+        k[i] = (uint64_t)r->rows[i * w].u.i ^ 0x8000000000000000ull;
+        ix[i] = (uint32_t)i;
+    }
+    for (int sh = 0; sh < 64; sh += 16) {
+        memset(cnt, 0, 65536 * sizeof *cnt);
+        for (size_t i = 0; i < n; i++) cnt[(k[i] >> sh) & 0xffff]++;
+        if (cnt[(k[0] >> sh) & 0xffff] == n) continue;
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            size_t c = cnt[d];
+            cnt[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t d = cnt[(k[i] >> sh) & 0xffff]++;
+            k2[d] = k[i];
+            ix2[d] = ix[i];
+        }
+        uint64_t *tk = k; k = k2; k2 = tk;
+        uint32_t *ti = ix; ix = ix2; ix2 = ti;
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(nr + i * w, r->rows + (size_t)ix[i] * w, w * sizeof *nr);
+    memcpy(r->rows, nr, n * w * sizeof *nr);
+    if (w > 1) {
+        for (size_t i = 0; i < n;) {
+            size_t j = i + 1;
+            while (j < n && k[j] == k[i]) j++;
+            if (j - i > 1) qsort(r->rows + i * w, j - i, w * sizeof *nr, cmp_rows);
+            i = j;
+        }
+    }
+    free(k < k2 ? k : k2), free(ix < ix2 ? ix : ix2), free(cnt), free(nr);
+    return 0;
+}
+
 /* Canonical (edn_compare) row order.  Scans often deliver rows already in
 ** order (q1's entity ids from AVET), so a linear check comes first. */
 static void sort_rel(q_rel *r) {
@@ -2206,6 +2312,7 @@ static void sort_rel(q_rel *r) {
         if (cmp_row_w(rel_row(r, i - 1), rel_row(r, i), r->w) > 0) break;
     if (i == r->n) return;
     cmp_rows_w = r->w;
+    if (r->n >= 256 && radix_rows(r) == 0) return;
     qsort(r->rows, r->n, sizeof(edn_value) * (size_t)r->w, cmp_rows);
 }
 
@@ -2679,6 +2786,17 @@ int q_run(dl_arena *a, const edn_value *query, dl_db *const *dbs, size_t ndbs,
         q_bind b;
         q_rel *r, *j;
         rc = parse_bind(&q, x, &b);
+        int seen = 0;
+        for (size_t k = 0; !rc && k < q.nconsts && b.kind == B_VAR; k++)
+            seen |= q.consts[2 * k].u.sym == q.varname[b.var];
+        if (!rc && plan_out && b.kind == B_VAR && !seen) {
+            edn_value *cv = dl_arena_realloc(a, q.consts, q.nconsts * 2 * sizeof *cv,
+                                             (q.nconsts + 1) * 2 * sizeof *cv);
+            if (!cv) return DATALITH_ENOMEM;
+            q.consts = cv;
+            cv[2 * q.nconsts] = var_value(&q, b.var);
+            cv[2 * q.nconsts++ + 1] = inv[ii];
+        }
         if (!rc) rc = bind_value(&q, &b, &inv[ii++], &r);
         if (!rc) rc = rel_dedupe(&q, r);
         if (!rc) rc = rel_join(&q, seed, r, &j);
@@ -2696,7 +2814,18 @@ int q_run(dl_arena *a, const edn_value *query, dl_db *const *dbs, size_t ndbs,
     q.nkeep = nkeep;
     if (!rc && top.n) rc = eval_branch(&q, &top, seed, dsrc, &R);
     if (!rc) rc = make_result(&q, &f, kind, els, nel, with, nwith, R, dsrc, out);
-    if (!rc && plan_out) rc = edn_vector(a, q.plan, q.nplan, plan_out);
+    if (!rc && plan_out) {
+        edn_value kv[8];
+        kv[0] = edn_keyword_str("query");
+        kv[1] = qv;
+        kv[2] = edn_keyword_str("consts");
+        rc = edn_map(a, q.consts, q.nconsts, &kv[3]);
+        kv[4] = edn_keyword_str("rules");
+        kv[5] = rules_v ? *rules_v : edn_nil();
+        kv[6] = edn_keyword_str("stats");
+        if (!rc) rc = edn_vector(a, q.plan, q.nplan, &kv[7]);
+        if (!rc) rc = edn_map(a, kv, 4, plan_out);
+    }
     rels_free(&q);
     return rc;
 }

@@ -33,8 +33,12 @@ typedef struct q_opts {
 ** inputs dbs[0..ndbs) (bound in :in order to the $ sources) and the other
 ** inputs (a vector value, or NULL for none).  A $ source beyond ndbs takes
 ** the next value of `inputs` as a collection of tuples.  The result is
-** built in `a`.  When plan_out is non-NULL it receives a vector of maps,
-** one per executed clause ({:clause … :rows n :est n}), built in `a`.
+** built in `a`.  When plan_out is non-NULL it receives, built in `a`,
+**   {:query q :consts {?x v …} :rules r-or-nil
+**    :stats [{:clause form :type :lookup|:pred|:fn|:not|:or|:rule
+**             :rels [{:bound #{?vars} :rows n}] :est n :t ms :via "…"} …]}
+** with one :stats entry per top-level :where clause, in execution order
+** (docs/query.md, "query-stats and explain").
 ** Errors: DATALITH_EQUERY (names the offending form), DATALITH_EPARSE (query
 ** text), DATALITH_ELIMIT (row bound), DATALITH_ENOMEM, store errors. */
 int q_run(dl_arena *a, const edn_value *query, dl_db *const *dbs,

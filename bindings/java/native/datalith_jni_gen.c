@@ -234,6 +234,64 @@ done:
     return ret;
 }
 
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_queryStats(JNIEnv *env, jclass cls, jbyteArray query, jlongArray dbs, jbyteArray inputs) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *inputs_p = NULL;
+    size_t inputs_n = 0;
+    datalith_db **dbs_p = NULL;
+    size_t dbs_n = 0;
+    char *query_p = NULL;
+    size_t query_n = 0;
+    if (dj_in_bytes(env, query, 0, &query_p, &query_n)) goto done;
+    if (dj_in_handles(env, dbs, (void ***)&dbs_p, &dbs_n)) goto done;
+    if (dj_in_bytes(env, inputs, 0, &inputs_p, &inputs_n)) goto done;
+    rc = datalith_query_stats(query_p, query_n, (datalith_db *const *)dbs_p, dbs_n, inputs_p, inputs_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(query_p);
+    free(dbs_p);
+    free(inputs_p);
+    datalith_free(out);
+    return ret;
+}
+
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_explain(JNIEnv *env, jclass cls, jbyteArray query, jlongArray dbs, jbyteArray inputs) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *inputs_p = NULL;
+    size_t inputs_n = 0;
+    datalith_db **dbs_p = NULL;
+    size_t dbs_n = 0;
+    char *query_p = NULL;
+    size_t query_n = 0;
+    if (dj_in_bytes(env, query, 0, &query_p, &query_n)) goto done;
+    if (dj_in_handles(env, dbs, (void ***)&dbs_p, &dbs_n)) goto done;
+    if (dj_in_bytes(env, inputs, 0, &inputs_p, &inputs_n)) goto done;
+    rc = datalith_explain(query_p, query_n, (datalith_db *const *)dbs_p, dbs_n, inputs_p, inputs_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(query_p);
+    free(dbs_p);
+    free(inputs_p);
+    datalith_free(out);
+    return ret;
+}
+
 JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_pull(JNIEnv *env, jclass cls, jlong db, jbyteArray selector, jbyteArray eid) {
     (void)cls;
     jbyteArray ret = NULL;

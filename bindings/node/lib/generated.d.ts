@@ -37,6 +37,11 @@ export declare function dbWith(db: Database, tx: any): Database;
 /** Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says. */
 export declare function q(query: any, dbs: Database[], inputs: any): Promise<any>;
 export declare function qSync(query: any, dbs: Database[], inputs: any): any;
+/** Run a query with statistics: {:query :ret :consts :rules :stats [...]}. */
+export declare function queryStats(query: any, dbs: Database[], inputs: any): Promise<any>;
+export declare function queryStatsSync(query: any, dbs: Database[], inputs: any): any;
+/** The plan the query would run, as readable text (scans, joins, filters, rules) with estimated costs. */
+export declare function explain(query: any, dbs: Database[], inputs: any): string;
 /** The attributes of one entity the selector asks for, as a map (nil if the entity has none). */
 export declare function pull(db: Database, selector: any, eid: any): Promise<any>;
 export declare function pullSync(db: Database, selector: any, eid: any): any;

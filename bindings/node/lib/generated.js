@@ -10,7 +10,7 @@ const rt = require('./runtime');
 const LIBRARY_VERSION = '0.1.0';
 const FORMATS = Object.freeze({edn: 0, json: 1, cbor: 2});
 const STATUS = Object.freeze({DATALITH_OK: 0, DATALITH_ENOMEM: -1, DATALITH_EINVAL: -2, DATALITH_EPARSE: -3, DATALITH_ELIMIT: -4, DATALITH_ETYPE: -5, DATALITH_EIO: -6, DATALITH_ECORRUPT: -7, DATALITH_ELOCKED: -8, DATALITH_ENOTFOUND: -9, DATALITH_EEXISTS: -10, DATALITH_ESCHEMA: -11, DATALITH_ETX: -12, DATALITH_EQUERY: -13, DATALITH_ECANCELED: -14, DATALITH_EUNSUPPORTED: -15, DATALITH_ECONFLICT: -16, DATALITH_EINTERNAL: -17});
-const BLOCKING = Object.freeze(['databaseExists', 'createDatabase', 'deleteDatabase', 'connect', 'release', 'transact', 'q', 'pull', 'pullMany', 'entity', 'datoms', 'seekDatoms', 'rseekDatoms', 'indexRange', 'metrics']);
+const BLOCKING = Object.freeze(['databaseExists', 'createDatabase', 'deleteDatabase', 'connect', 'release', 'transact', 'q', 'queryStats', 'pull', 'pullMany', 'entity', 'datoms', 'seekDatoms', 'rseekDatoms', 'indexRange', 'metrics']);
 
 // name, blocking?, the handle kind of the first argument (or null)
 const OPS = Object.freeze([
@@ -27,6 +27,8 @@ const OPS = Object.freeze([
   { name: 'withDb', blocking: false, first: 'db' },
   { name: 'dbWith', blocking: false, first: 'db' },
   { name: 'q', blocking: true, first: null },
+  { name: 'queryStats', blocking: true, first: null },
+  { name: 'explain', blocking: false, first: null },
   { name: 'pull', blocking: true, first: 'db' },
   { name: 'pullMany', blocking: true, first: 'db' },
   { name: 'entity', blocking: true, first: 'db' },
@@ -297,6 +299,48 @@ function q(query, dbs, inputs) {
     return Promise.reject(e);
   }
   return p.then(rt.decode);
+}
+
+/**
+ * Run a query with statistics: {:query :ret :consts :rules :stats [...]}.
+ * @param query the query
+ * @param dbs the database inputs
+ * @param inputs the other inputs
+ * @returns the result with per-clause statistics
+ * @throws {DatalithError} .code DATALITH_EQUERY, DATALITH_EPARSE, DATALITH_EINVAL, DATALITH_ELIMIT, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function queryStatsSync(query, dbs, inputs) {
+  return rt.decode(native.queryStatsSync(rt.encode(query), rt.handles(dbs, 'db', 'dbs'), rt.encode(inputs)));
+}
+/**
+ * Run a query with statistics: {:query :ret :consts :rules :stats [...]}.
+ * @param query the query
+ * @param dbs the database inputs
+ * @param inputs the other inputs
+ * @returns the result with per-clause statistics
+ * @throws {DatalithError} .code DATALITH_EQUERY, DATALITH_EPARSE, DATALITH_EINVAL, DATALITH_ELIMIT, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function queryStats(query, dbs, inputs) {
+  let p;
+  try {
+    p = native.queryStatsAsync(rt.encode(query), rt.handles(dbs, 'db', 'dbs'), rt.encode(inputs));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return p.then(rt.decode);
+}
+
+/**
+ * The plan the query would run, as readable text (scans, joins, filters,
+ * rules) with estimated costs.
+ * @param query the query
+ * @param dbs the database inputs
+ * @param inputs the other inputs
+ * @returns the plan; free with datalith_free
+ * @throws {DatalithError} .code DATALITH_EQUERY, DATALITH_EPARSE, DATALITH_EINVAL, DATALITH_ENOMEM
+ */
+function explain(query, dbs, inputs) {
+  return native.explainSync(rt.encode(query), rt.handles(dbs, 'db', 'dbs'), rt.encode(inputs));
 }
 
 /**
@@ -629,6 +673,9 @@ module.exports = {
   dbWith,
   qSync,
   q,
+  queryStatsSync,
+  queryStats,
+  explain,
   pullSync,
   pull,
   pullManySync,

@@ -688,6 +688,119 @@ static napi_value op_q_async(napi_env env, napi_callback_info info)
     return dln_run(env, info, &op_q, 1);
 }
 
+/* queryStats (spec: query-stats) */
+typedef struct op_queryStats_call {
+    dln_call base;
+    dln_buf query;
+    void **dbs;
+    size_t dbs_count;
+    dln_buf inputs;
+    char *out;
+    size_t out_len;
+} op_queryStats_call;
+
+static int op_queryStats_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_queryStats_call *c = (op_queryStats_call *)c_;
+    if (dln_arg_bytes(env, argv[0], "query", &c->query)) return -1;
+    if (dln_arg_handles(env, argv[1], DLN_KIND_DB, "dbs", &c->base, &c->dbs, &c->dbs_count)) return -1;
+    if (dln_arg_bytes(env, argv[2], "inputs", &c->inputs)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_queryStats_exec(dln_call *c_)
+{
+    op_queryStats_call *c = (op_queryStats_call *)c_;
+    c->base.rc = datalith_query_stats(c->query.p, c->query.n, (datalith_db *const *)c->dbs, c->dbs_count, c->inputs.p, c->inputs.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_queryStats_result(napi_env env, dln_call *c_)
+{
+    op_queryStats_call *c = (op_queryStats_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_queryStats_cleanup(dln_call *c_)
+{
+    op_queryStats_call *c = (op_queryStats_call *)c_;
+    dln_buf_free(&c->query);
+    free(c->dbs);
+    dln_buf_free(&c->inputs);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_queryStats = {
+    "queryStats", sizeof(op_queryStats_call), 3, op_queryStats_parse, op_queryStats_exec, op_queryStats_result, op_queryStats_cleanup
+};
+
+static napi_value op_queryStats_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_queryStats, 0);
+}
+
+static napi_value op_queryStats_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_queryStats, 1);
+}
+
+/* explain (spec: explain) */
+typedef struct op_explain_call {
+    dln_call base;
+    dln_buf query;
+    void **dbs;
+    size_t dbs_count;
+    dln_buf inputs;
+    char *out;
+    size_t out_len;
+} op_explain_call;
+
+static int op_explain_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_explain_call *c = (op_explain_call *)c_;
+    if (dln_arg_bytes(env, argv[0], "query", &c->query)) return -1;
+    if (dln_arg_handles(env, argv[1], DLN_KIND_DB, "dbs", &c->base, &c->dbs, &c->dbs_count)) return -1;
+    if (dln_arg_bytes(env, argv[2], "inputs", &c->inputs)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_explain_exec(dln_call *c_)
+{
+    op_explain_call *c = (op_explain_call *)c_;
+    c->base.rc = datalith_explain(c->query.p, c->query.n, (datalith_db *const *)c->dbs, c->dbs_count, c->inputs.p, c->inputs.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_explain_result(napi_env env, dln_call *c_)
+{
+    op_explain_call *c = (op_explain_call *)c_;
+    (void)c;
+    return dln_ret_string(env, &c->out, c->out_len);
+}
+
+static void op_explain_cleanup(dln_call *c_)
+{
+    op_explain_call *c = (op_explain_call *)c_;
+    dln_buf_free(&c->query);
+    free(c->dbs);
+    dln_buf_free(&c->inputs);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_explain = {
+    "explain", sizeof(op_explain_call), 3, op_explain_parse, op_explain_exec, op_explain_result, op_explain_cleanup
+};
+
+static napi_value op_explain_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_explain, 0);
+}
+
 /* pull (spec: pull) */
 typedef struct op_pull_call {
     dln_call base;
@@ -1524,6 +1637,9 @@ const dln_entry dln_entries[] = {
     {"dbWithSync", op_dbWith_sync},
     {"qSync", op_q_sync},
     {"qAsync", op_q_async},
+    {"queryStatsSync", op_queryStats_sync},
+    {"queryStatsAsync", op_queryStats_async},
+    {"explainSync", op_explain_sync},
     {"pullSync", op_pull_sync},
     {"pullAsync", op_pull_async},
     {"pullManySync", op_pullMany_sync},

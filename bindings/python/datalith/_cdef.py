@@ -55,6 +55,8 @@ int datalith_transact(datalith_conn *conn, const char *tx, size_t tx_len, int fm
 int datalith_with(datalith_db *db, const char *tx, size_t tx_len, int fmt, char **out, size_t *out_len);
 int datalith_db_with(datalith_db *db, const char *tx, size_t tx_len, int fmt, datalith_db **out);
 int datalith_q(const char *query, size_t query_len, datalith_db *const *dbs, size_t dbs_count, const char *inputs, size_t inputs_len, int fmt, char **out, size_t *out_len);
+int datalith_query_stats(const char *query, size_t query_len, datalith_db *const *dbs, size_t dbs_count, const char *inputs, size_t inputs_len, int fmt, char **out, size_t *out_len);
+int datalith_explain(const char *query, size_t query_len, datalith_db *const *dbs, size_t dbs_count, const char *inputs, size_t inputs_len, int fmt, char **out, size_t *out_len);
 int datalith_pull(datalith_db *db, const char *selector, size_t selector_len, const char *eid, size_t eid_len, int fmt, char **out, size_t *out_len);
 int datalith_pull_many(datalith_db *db, const char *selector, size_t selector_len, const char *eids, size_t eids_len, int fmt, char **out, size_t *out_len);
 int datalith_entity(datalith_db *db, const char *eid, size_t eid_len, int fmt, char **out, size_t *out_len);

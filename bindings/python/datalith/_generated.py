@@ -17,7 +17,7 @@ LIBRARY_VERSION = "0.1.0"
 
 FORMATS = {"edn": 0, "json": 1, "cbor": 2}
 
-__all__ = ["version", "value_convert", "database_exists", "create_database", "delete_database", "connect", "release", "db", "release_db", "transact", "with_db", "db_with", "q", "pull", "pull_many", "entity", "datoms", "seek_datoms", "rseek_datoms", "index_range", "is_filtered", "history", "as_of", "since", "schema", "reverse_schema", "metrics", "tempid"]
+__all__ = ["version", "value_convert", "database_exists", "create_database", "delete_database", "connect", "release", "db", "release_db", "transact", "with_db", "db_with", "q", "query_stats", "explain", "pull", "pull_many", "entity", "datoms", "seek_datoms", "rseek_datoms", "index_range", "is_filtered", "history", "as_of", "since", "schema", "reverse_schema", "metrics", "tempid"]
 
 
 def version() -> str:
@@ -319,6 +319,65 @@ def q(query: Any, dbs: Sequence[Any], inputs: Any) -> Any:
     if rc != 0:
         raise_last(rc)
     return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def query_stats(query: Any, dbs: Sequence[Any], inputs: Any) -> Any:
+    """Run a query with statistics: {:query :ret :consts :rules :stats [...]}.
+
+    Args:
+        query: the query
+        dbs: the database inputs
+        inputs: the other inputs
+
+    Returns:
+        the result with per-clause statistics
+
+    Raises:
+        QueryError: query rejected
+        ParseError: malformed input text or bytes (has a position)
+        InvalidArgumentError: bad argument or misuse of the API
+        LimitError: a size, depth or memory limit was exceeded
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    query = rt.encode_value(query)
+    dbs = rt.handle_array(dbs, 'dbs')
+    inputs = rt.encode_value(inputs)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_query_stats(query, len(query), dbs, len(dbs), inputs, len(inputs), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def explain(query: Any, dbs: Sequence[Any], inputs: Any) -> str:
+    """The plan the query would run, as readable text (scans, joins, filters,
+    rules) with estimated costs.
+
+    Args:
+        query: the query
+        dbs: the database inputs
+        inputs: the other inputs
+
+    Returns:
+        the plan; free with datalith_free
+
+    Raises:
+        QueryError: query rejected
+        ParseError: malformed input text or bytes (has a position)
+        InvalidArgumentError: bad argument or misuse of the API
+        OutOfMemoryError: out of memory
+    """
+    query = rt.encode_value(query)
+    dbs = rt.handle_array(dbs, 'dbs')
+    inputs = rt.encode_value(inputs)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_explain(query, len(query), dbs, len(dbs), inputs, len(inputs), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.take_bytes(out[0], out1[0]).decode("utf-8")
 
 
 def pull(db: Any, selector: Any, eid: Any) -> Any:

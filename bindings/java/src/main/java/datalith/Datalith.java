@@ -137,6 +137,40 @@ public final class Datalith extends DatalithHelpers {
         return q(query, List.of(db), java.util.Arrays.asList(inputs));
     }
 
+    /** Run a query with statistics: {:query :ret :consts :rules :stats [...]}.
+     * Returns the result with per-clause statistics
+     */
+    public static Object queryStats(Object query, List<Database> dbs, Object inputs) {
+        byte[] queryCbor = Cbor.encode(query);
+        byte[] inputsCbor = Cbor.encode(inputs);
+        try (Lease lease = new Lease()) {
+            return Cbor.decode(DatalithNative.queryStats(queryCbor, lease.addAll(dbs, "dbs"), inputsCbor));
+        }
+    }
+
+    /** {@link #queryStats(Object, List, Object)} with one database and the
+     *  remaining inputs as arguments. */
+    public static Object queryStats(Object query, Database db, Object... inputs) {
+        return queryStats(query, List.of(db), java.util.Arrays.asList(inputs));
+    }
+
+    /** The plan the query would run, as readable text (scans, joins, filters,
+     * rules) with estimated costs. Returns the plan; free with datalith_free
+     */
+    public static String explain(Object query, List<Database> dbs, Object inputs) {
+        byte[] queryCbor = Cbor.encode(query);
+        byte[] inputsCbor = Cbor.encode(inputs);
+        try (Lease lease = new Lease()) {
+            return new String(DatalithNative.explain(queryCbor, lease.addAll(dbs, "dbs"), inputsCbor), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /** {@link #explain(Object, List, Object)} with one database and the
+     *  remaining inputs as arguments. */
+    public static String explain(Object query, Database db, Object... inputs) {
+        return explain(query, List.of(db), java.util.Arrays.asList(inputs));
+    }
+
     /** The attributes of one entity the selector asks for, as a map (nil if the
      * entity has none). Returns a map or nil
      */

@@ -21,6 +21,8 @@ final class DatalithNative {
     static native byte[] with(long db, byte[] tx);
     static native long dbWith(long db, byte[] tx);
     static native byte[] q(byte[] query, long[] dbs, byte[] inputs);
+    static native byte[] queryStats(byte[] query, long[] dbs, byte[] inputs);
+    static native byte[] explain(byte[] query, long[] dbs, byte[] inputs);
     static native byte[] pull(long db, byte[] selector, byte[] eid);
     static native byte[] pullMany(long db, byte[] selector, byte[] eids);
     static native byte[] entity(long db, byte[] eid);
