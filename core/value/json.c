@@ -744,7 +744,14 @@ static int json_parse_object(json_reader *r, edn_value *out) {
                                             "object");
             if (*r->p != '"')
                 return json_err_at(r, r->p, "expected a string key in object");
+            const char *key_at = r->p;
             if ((rc = json_parse_string_raw(r, &s, &n))) return rc;
+            /* Keys are keywordized; a key written ":name" names the same
+            ** keyword as "name" (Datahike's ':'-prefix convention). */
+            if (n > 1 && s[0] == ':') s++, n--;
+            if (!edn_sym_name_ok(s, n))
+                return json_err_at(r, key_at, "invalid keyword name \"%.*s\" "
+                                   "in object key", (int)(n > 60 ? 60 : n), s);
             const edn_sym *sym = edn_intern_full(s, n);
             if (!sym) return dl_err_last()->code;
             kv[0] = edn_keyword(sym);

@@ -389,6 +389,20 @@ TEST(errors_syntax) {
     expect_err("\x80", P, "unexpected byte 0x80", 1, 1, 0);
 }
 
+TEST(keyword_names) {
+    const int P = DATALITH_EPARSE;
+    edn_value m, kv[2];
+    /* ":name" keys name the same keyword as "name" */
+    kv[0] = kw("ge");
+    kv[1] = edn_int(1);
+    CHECK_EQ_INT(edn_map(&A, kv, 1, &m), 0);
+    CHECK(reads_as("{\":ge\":1}", m));
+    /* names that would print as ::x or :a/:b are refused */
+    expect_err("{\"::x\":1}", P, "invalid keyword name \":x\" in object key", 1, 2, 1);
+    expect_err("[\"!kw\",\":x\"]", P, "invalid keyword name", 1, 1, 0);
+    expect_err("[\"!sym\",\"a/:b\"]", P, "invalid symbol name", 1, 1, 0);
+}
+
 TEST(errors_tags) {
     const int P = DATALITH_EPARSE;
     expect_err("[\"!kw\",1]", P, "[\"!kw\", …] expects a string", 1, 8, 7);
@@ -488,6 +502,7 @@ int main(void) {
     RUN(round_trip_all_types);
     RUN(errors_syntax);
     RUN(errors_tags);
+    RUN(keyword_names);
     RUN(limits);
     RUN(writer_errors);
     dl_arena_free(&A);
