@@ -365,7 +365,7 @@ int main(void) {
         bench_na(temporal[i], "the EAV table keeps no history");
 
     write_suite("memory");
-    write_suite("file");
+    if (env_num("BENCH_WAL_REPS", 1) >= 1) write_suite("file"); /* 0: skip the WAL pass */
     bench_na("init", "no separate bulk-load path (add-all is the bulk load)");
     sqlite3_close(qdb);
     sqlite3_close(tdb);
