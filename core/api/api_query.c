@@ -121,8 +121,8 @@ static int aq_explain_text(dl_buf *b, const edn_value *res, const edn_value *pla
     const edn_value *stats = edn_map_getk(plan, "stats");
     int rc = dl_buf_puts(b, "query: ");
     if (!rc && q) rc = aq_put_value(b, q);
-    if (!rc) rc = dl_buf_puts(b, "\nplan (clauses in the order run; est = index count under the"
-                                 " constant prefix, or the bound rows probing it):\n");
+    if (!rc) rc = dl_buf_puts(b, "\nplan (clauses in the order run; est = datoms under a pattern's"
+                                 " constants, else the rows a clause receives):\n");
     for (uint32_t i = 0; !rc && stats && i < stats->n; i++) {
         const edn_value *e = &stats->u.items[i];
         const edn_value *cl = edn_map_getk(e, "clause"), *ty = edn_map_getk(e, "type");

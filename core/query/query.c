@@ -1932,6 +1932,7 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
         q_clause *c = &b->cl[pick];
         done[pick] = 1;
         double t0 = q->plan && b == q->top ? now_ms() : 0;
+        size_t rows_in = R->n;
         q->via = NULL;
         q_rel *nr = NULL;
         int s = c->src >= 0 ? c->src : dsrc;
@@ -1951,6 +1952,7 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
         }
         if (rc) return rc;
         if (c->kind == C_PAT) est = c->count;
+        else est = rows_in;
         rc = plan_log(q, b, c, est, nr, q->plan ? now_ms() - t0 : 0);
         if (rc) return rc;
         R = nr;
@@ -2112,8 +2114,10 @@ static int split_query(Q *q, const edn_value *v, qform *f) {
             if (s < 0) {
                 if (k->type == EDN_KEYWORD && (!strcmp(k->u.sym->full, "offset") ||
                     !strcmp(k->u.sym->full, "limit") || !strcmp(k->u.sym->full, "order-by")))
-                    return dl_err_set(DATALITH_EUNSUPPORTED, "Query option %s is not supported yet",
-                                      k->u.sym->full);
+                    return dl_err_set(DATALITH_EQUERY,
+                                      "Query option :%s belongs in the arg-map form "
+                                      "{:query … :%s …}, not in the query map",
+                                      k->u.sym->full, k->u.sym->full);
                 return qerr("Query contains unknown key %s", k);
             }
             if (!edn_is_seq(x)) return qerr("Query section must be a vector: %s", x);

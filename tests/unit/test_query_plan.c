@@ -151,6 +151,9 @@ TEST(query_stats_kinds) {
         if (ty && ty->type == EDN_KEYWORD && !strcmp(ty->u.sym->full, "not")) not++;
     }
     CHECK(pred == 1 && not == 1);
+    /* a filter's estimate is the rows it receives: the pattern's 4 rows
+    ** for the first, the first filter's output for the second */
+    CHECK(stat_at(&st, 1) && has(stat_at(&st, 1), "est", "4"));
     /* whichever filter ran last leaves the final 2 rows */
     CHECK(stat_at(&st, 2) && has(rel_of(stat_at(&st, 2)), "rows", "2"));
     CHECK(stats("[:find ?x :in $ % :where (older ?x)]", "[[[(older ?e) [?e :age ?a] [(>= ?a 37)]]]]", &st));
