@@ -4,8 +4,10 @@
 ** Random small databases (entities 20..27, card-one longs :a :b in 0..5,
 ** card-many ref :r between entities) and random queries over ?x ?y ?z:
 ** two or three data patterns with variables and constants, optionally a
-** comparison predicate, a fully bound (not …) and an (or …) of two
-** patterns on one bound variable.  The reference evaluator, written here
+** comparison predicate (< > <= >=, either argument order), a fully
+** bound (not …) and an (or …) of two
+** patterns on one bound variable; :find is a random subset of the bound
+** variables.  The reference evaluator, written here
 ** independently of core/query, tries every assignment of the variables
 ** over the value domain and keeps those for which every clause holds.
 ** Both sides' result sets must be equal.  Deterministic seed.
@@ -139,6 +141,14 @@ static int one_case(int it) {
         if (nb == 0) continue;
         /* optional extras on bound variables */
         int pred = rnd(2), pv = bound[rnd((unsigned)nb)], pc = (int)rnd(NV + 2) + (rnd(2) ? E0 : 0);
+        int pop = (int)rnd(4), pflip = (int)rnd(2);
+        static const char *pops[4] = {"<", ">", "<=", ">="};
+        /* :find a random non-empty subset of the bound variables, so
+        ** variables the planner may project away early occur */
+        unsigned fmask = 1u + rnd((1u << nb) - 1u);
+        int fv[3], nfv = 0;
+        for (int i = 0; i < nb; i++)
+            if (fmask & (1u << i)) fv[nfv++] = bound[i];
         int neg = rnd(2);
         pat N = {{0, bound[rnd((unsigned)nb)], 0}, (int)rnd(2), {1, 0, (int)rnd(NV)}};
         int orc = rnd(2), ov = bound[rnd((unsigned)nb)], o1 = (int)rnd(NV), o2 = (int)rnd(NV);
@@ -146,13 +156,14 @@ static int one_case(int it) {
         size_t n = 0;
         static const char *vn[3] = {"?x", "?y", "?z"};
         n += (size_t)sprintf(qs + n, "[:find");
-        for (int i = 0; i < nb; i++) n += (size_t)sprintf(qs + n, " %s", vn[bound[i]]);
+        for (int i = 0; i < nfv; i++) n += (size_t)sprintf(qs + n, " %s", vn[fv[i]]);
         n += (size_t)sprintf(qs + n, " :where");
         for (int i = 0; i < np; i++) {
             pstr(buf, &P[i]);
             n += (size_t)sprintf(qs + n, " %s", buf);
         }
-        if (pred) n += (size_t)sprintf(qs + n, " [(< %s %d)]", vn[pv], pc);
+        if (pred && !pflip) n += (size_t)sprintf(qs + n, " [(%s %s %d)]", pops[pop], vn[pv], pc);
+        if (pred && pflip) n += (size_t)sprintf(qs + n, " [(%s %d %s)]", pops[pop], pc, vn[pv]);
         if (neg) {
             pstr(buf, &N);
             n += (size_t)sprintf(qs + n, " (not %s)", buf);
@@ -176,18 +187,21 @@ static int one_case(int it) {
                     asg[2] = dom[i2];
                     int hold = 1;
                     for (int i = 0; i < np && hold; i++) hold = pat_holds(&P[i], asg);
-                    if (hold && pred) hold = asg[pv] < pc;
+                    if (hold && pred) {
+                        int l = pflip ? pc : asg[pv], r = pflip ? asg[pv] : pc;
+                        hold = pop == 0 ? l < r : pop == 1 ? l > r : pop == 2 ? l <= r : l >= r;
+                    }
                     if (hold && neg) hold = !pat_holds(&N, asg);
                     if (hold && orc) hold = has(asg[ov], 0, o1) || has(asg[ov], 1, o2);
                     if (!hold) continue;
                     int row[3] = {0, 0, 0}, dup = 0;
-                    for (int k = 0; k < nb; k++) row[k] = asg[bound[k]];
+                    for (int k = 0; k < nfv; k++) row[k] = asg[fv[k]];
                     for (int s = 0; s < nseen && !dup; s++)
                         dup = !memcmp(seen_rows[s], row, sizeof row);
                     if (dup || nseen >= 4096) continue;
                     memcpy(seen_rows[nseen++], row, sizeof row);
                     en += (size_t)sprintf(exp + en, "[");
-                    for (int k = 0; k < nb; k++) en += (size_t)sprintf(exp + en, "%d ", row[k]);
+                    for (int k = 0; k < nfv; k++) en += (size_t)sprintf(exp + en, "%d ", row[k]);
                     en += (size_t)sprintf(exp + en, "]");
                 }
         en += (size_t)sprintf(exp + en, "}");
