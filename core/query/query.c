@@ -311,6 +311,17 @@ static int rel_col(const q_rel *r, int var) {
 }
 
 /* Append a row slot; returns a pointer to w values to fill. */
+/* Make room for n rows up front (an upper bound the caller knows), so
+** rel_push does not regrow and copy; failure is left to rel_push. */
+static void rel_reserve(Q *q, q_rel *r, size_t n) {
+    if (n <= r->cap || n > q->row_limit) return;
+    size_t w = r->w ? (size_t)r->w : 1;
+    edn_value *nr = realloc(r->rows, n * w * sizeof(edn_value));
+    if (!nr) return;
+    r->rows = nr;
+    r->cap = n;
+}
+
 static edn_value *rel_push(Q *q, q_rel *r) {
     if (r->n == r->cap) {
         size_t nc = r->cap ? r->cap * 2 : 16;
@@ -443,6 +454,7 @@ static int rel_project(Q *q, const q_rel *r, const int *vars, int k,
     int cols[64];
     if (k > 64) return dl_err_set(DATALITH_EQUERY, "Too many variables");
     for (int i = 0; i < k; i++) cols[i] = rel_col(r, vars[i]);
+    rel_reserve(q, p, r->n);
     for (size_t i = 0; i < r->n; i++) {
         const edn_value *row = rel_row(r, i);
         edn_value *o = rel_push(q, p);
@@ -1174,6 +1186,7 @@ static int pat_probe(Q *q, q_clause *c, int s, const q_rel *R, q_rel **out) {
     if (!r) return DATALITH_ENOMEM;
     *out = r;
     if (c->never) return 0;
+    if (!R && c->count <= 1000000) rel_reserve(q, r, (size_t)c->count);
     const q_src *src = &q->src[s];
     size_t nrows = R ? R->n : 1;
     edn_value nv[5], f[5];
@@ -1266,7 +1279,8 @@ static int eval_pattern(Q *q, q_clause *c, int s, q_rel *R, q_rel **out) {
         q_rel *P;
         rc = pat_probe(q, c, s, NULL, &P);
         if (!rc && blanks) rc = rel_dedupe(q, P);
-        if (!rc) rc = rel_join(q, R, P, out);
+        if (!rc && R->w == 0 && R->n == 1) *out = P; /* joining the unit relation */
+        else if (!rc) rc = rel_join(q, R, P, out);
     }
     if (!rc && blanks) rc = rel_dedupe(q, *out);
     return rc;
@@ -1387,6 +1401,7 @@ static int call_fn(Q *q, const q_clause *c, const edn_value *row,
 static int eval_pred(Q *q, const q_clause *c, q_rel *R, int dsrc, q_rel **out) {
     q_rel *r = rel_new(q, R->w, R->vars);
     if (!r) return DATALITH_ENOMEM;
+    rel_reserve(q, r, R->n);
     for (size_t i = 0; i < R->n; i++) {
         edn_value res;
         int rc = call_fn(q, c, rel_row(R, i), R, dsrc, &res);
