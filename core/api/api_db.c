@@ -15,6 +15,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "datalith.h"
 
+#include "api_util.h"
+
 #include "db/config.h"
 #include "db/db.h"
 #include "db/schema.h"
@@ -36,49 +38,10 @@
 
 /* ---- value arguments and results ---- */
 
-static int api_read(dl_arena *a, const char *p, size_t n, int fmt,
-                    const char *what, edn_value *out) {
-    int rc;
-    if (!p && n) return dl_err_set(DATALITH_EINVAL, "%s: NULL data", what);
-    if (!p) p = "";
-    switch (fmt) {
-    case DATALITH_FORMAT_EDN: rc = edn_read(a, p, n, NULL, out); break;
-    case DATALITH_FORMAT_JSON: rc = json_read(a, p, n, NULL, out); break;
-    case DATALITH_FORMAT_CBOR:
-        rc = cbor_read(a, (const uint8_t *)p, n, NULL, out);
-        break;
-    default:
-        return dl_err_set(DATALITH_EINVAL, "%s: unknown format %d", what, fmt);
-    }
-    if (rc) dl_err_prefix("%s: ", what);
-    return rc;
-}
-
-static int api_write(const edn_value *v, int fmt, char **out, size_t *out_len) {
-    dl_buf b = DL_BUF_INIT;
-    int rc;
-    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
-    switch (fmt) {
-    case DATALITH_FORMAT_EDN: rc = edn_write(&b, v); break;
-    case DATALITH_FORMAT_JSON: rc = json_write(&b, v); break;
-    case DATALITH_FORMAT_CBOR: rc = cbor_write(&b, v); break;
-    default: rc = dl_err_set(DATALITH_EINVAL, "unknown format %d", fmt);
-    }
-    if (rc) {
-        dl_buf_free(&b);
-        return rc;
-    }
-    size_t len = 0;
-    *out = dl_buf_detach(&b, &len);
-    if (!*out) return dl_err_nomem();
-    if (out_len) *out_len = len;
-    return DATALITH_OK;
-}
-
 static int api_config(dl_arena *a, const char *p, size_t n, int fmt,
                       dl_config *cfg) {
     edn_value v;
-    int rc = api_read(a, p, n, fmt, "config", &v);
+    int rc = dl_api_read(a, p, n, fmt, "config", &v);
     if (rc) return rc;
     return dl_config_parse(a, &v, cfg);
 }
@@ -191,7 +154,7 @@ DATALITH_API int datalith_create_database(const char *config,
         if (rc) dl_err_prefix("initial-tx: ");
     }
     if (!rc) rc = dl_config_to_edn(&a, &cfg, &done);
-    if (!rc) rc = api_write(&done, fmt, out, out_len);
+    if (!rc) rc = dl_api_write(&done, fmt, out, out_len);
     dl_arena_free(&a);
     return rc;
 }
@@ -260,7 +223,7 @@ DATALITH_API int datalith_transact(datalith_conn *conn, const char *tx,
     memset(&rep, 0, sizeof rep);
     if (!conn) return dl_err_set(DATALITH_EINVAL, "NULL connection");
     dl_arena_init(&a, 0);
-    rc = api_read(&a, tx, tx_len, fmt, "tx-data", &in);
+    rc = dl_api_read(&a, tx, tx_len, fmt, "tx-data", &in);
     if (rc) goto done;
     tx_data = &in;
     if (in.type == EDN_MAP) {
@@ -295,7 +258,7 @@ DATALITH_API int datalith_transact(datalith_conn *conn, const char *tx,
         kv[8] = kw("tx-meta");
         kv[9] = rep.tx_meta;
         if (!rc) rc = edn_map(&a, kv, 5, &report);
-        if (!rc) rc = api_write(&report, fmt, out, out_len);
+        if (!rc) rc = dl_api_write(&report, fmt, out, out_len);
     }
 done:
     dl_tx_report_release(&rep);
@@ -327,7 +290,7 @@ DATALITH_API int datalith_schema(datalith_db *dbh, int fmt, char **out,
     if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
     dl_arena_init(&a, 0);
     rc = dl_schema_to_edn(&a, TO_DB(dbh)->schema, &v);
-    if (!rc) rc = api_write(&v, fmt, out, out_len);
+    if (!rc) rc = dl_api_write(&v, fmt, out, out_len);
     dl_arena_free(&a);
     return rc;
 }
@@ -341,7 +304,7 @@ DATALITH_API int datalith_reverse_schema(datalith_db *dbh, int fmt, char **out,
     if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
     dl_arena_init(&a, 0);
     rc = dl_schema_reverse_to_edn(&a, TO_DB(dbh)->schema, &v);
-    if (!rc) rc = api_write(&v, fmt, out, out_len);
+    if (!rc) rc = dl_api_write(&v, fmt, out, out_len);
     dl_arena_free(&a);
     return rc;
 }

@@ -9,6 +9,8 @@
 */
 #include "datalith.h"
 
+#include "api_util.h"
+
 #include "db/db.h"
 #include "pull/pull.h"
 #include "util/arena.h"
@@ -19,44 +21,6 @@
 #include <stdlib.h>
 
 #define TO_DB(d) ((const dl_db *)(const void *)(d))
-
-static int api_read(dl_arena *a, const char *p, size_t n, int fmt,
-                    const char *what, edn_value *out) {
-    int rc;
-    if (!p && n) return dl_err_set(DATALITH_EINVAL, "%s: NULL data", what);
-    if (!p) p = "";
-    switch (fmt) {
-    case DATALITH_FORMAT_EDN: rc = edn_read(a, p, n, NULL, out); break;
-    case DATALITH_FORMAT_JSON: rc = json_read(a, p, n, NULL, out); break;
-    case DATALITH_FORMAT_CBOR:
-        rc = cbor_read(a, (const uint8_t *)p, n, NULL, out);
-        break;
-    default:
-        return dl_err_set(DATALITH_EINVAL, "%s: unknown format %d", what, fmt);
-    }
-    if (rc) dl_err_prefix("%s: ", what);
-    return rc;
-}
-
-static int api_write(const edn_value *v, int fmt, char **out, size_t *out_len) {
-    dl_buf b = DL_BUF_INIT;
-    int rc;
-    switch (fmt) {
-    case DATALITH_FORMAT_EDN: rc = edn_write(&b, v); break;
-    case DATALITH_FORMAT_JSON: rc = json_write(&b, v); break;
-    case DATALITH_FORMAT_CBOR: rc = cbor_write(&b, v); break;
-    default: rc = dl_err_set(DATALITH_EINVAL, "unknown format %d", fmt);
-    }
-    if (rc) {
-        dl_buf_free(&b);
-        return rc;
-    }
-    size_t len = 0;
-    *out = dl_buf_detach(&b, &len);
-    if (!*out) return dl_err_nomem();
-    if (out_len) *out_len = len;
-    return DATALITH_OK;
-}
 
 /* pull (many == 0) or pull-many (many == 1). */
 static int api_pull(datalith_db *dbh, const char *selector,
@@ -69,12 +33,12 @@ static int api_pull(datalith_db *dbh, const char *selector,
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
     if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
     dl_arena_init(&a, 0);
-    rc = api_read(&a, selector, selector_len, fmt, "selector", &pattern);
-    if (!rc) rc = api_read(&a, ids, ids_len, fmt, many ? "eids" : "eid", &id);
+    rc = dl_api_read(&a, selector, selector_len, fmt, "selector", &pattern);
+    if (!rc) rc = dl_api_read(&a, ids, ids_len, fmt, many ? "eids" : "eid", &id);
     if (!rc)
         rc = many ? dl_pull_many_value(&a, TO_DB(dbh), &pattern, &id, &result)
                   : dl_pull_value(&a, TO_DB(dbh), &pattern, &id, &result);
-    if (!rc) rc = api_write(&result, fmt, out, out_len);
+    if (!rc) rc = dl_api_write(&result, fmt, out, out_len);
     dl_arena_free(&a);
     return rc;
 }

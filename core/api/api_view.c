@@ -12,6 +12,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "datalith.h"
 
+#include "api_util.h"
+
 #include "db/db.h"
 #include "db/schema.h"
 #include "db/tx.h"
@@ -36,45 +38,6 @@ int api_index_datoms(datalith_db *dbh, const char *args, size_t args_len,
 enum { SCAN_DATOMS = 0, SCAN_SEEK = 1, SCAN_RSEEK = 2 };
 
 /* ---- values in and out ---- */
-
-static int api_read(dl_arena *a, const char *p, size_t n, int fmt,
-                    const char *what, edn_value *out) {
-    int rc;
-    if (!p && n) return dl_err_set(DATALITH_EINVAL, "%s: NULL data", what);
-    if (!p) p = "";
-    switch (fmt) {
-    case DATALITH_FORMAT_EDN: rc = edn_read(a, p, n, NULL, out); break;
-    case DATALITH_FORMAT_JSON: rc = json_read(a, p, n, NULL, out); break;
-    case DATALITH_FORMAT_CBOR:
-        rc = cbor_read(a, (const uint8_t *)p, n, NULL, out);
-        break;
-    default:
-        return dl_err_set(DATALITH_EINVAL, "%s: unknown format %d", what, fmt);
-    }
-    if (rc) dl_err_prefix("%s: ", what);
-    return rc;
-}
-
-static int api_write(const edn_value *v, int fmt, char **out, size_t *out_len) {
-    dl_buf b = DL_BUF_INIT;
-    int rc;
-    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
-    switch (fmt) {
-    case DATALITH_FORMAT_EDN: rc = edn_write(&b, v); break;
-    case DATALITH_FORMAT_JSON: rc = json_write(&b, v); break;
-    case DATALITH_FORMAT_CBOR: rc = cbor_write(&b, v); break;
-    default: rc = dl_err_set(DATALITH_EINVAL, "unknown format %d", fmt);
-    }
-    if (rc) {
-        dl_buf_free(&b);
-        return rc;
-    }
-    size_t len = 0;
-    *out = dl_buf_detach(&b, &len);
-    if (!*out) return dl_err_nomem();
-    if (out_len) *out_len = len;
-    return DATALITH_OK;
-}
 
 static edn_value kw(const char *full) { return edn_keyword_str(full); }
 
@@ -220,7 +183,7 @@ int api_index_datoms(datalith_db *dbh, const char *args, size_t args_len,
     if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
     dl_arena_init(&a, 0);
     memset(&key, 0, sizeof key);
-    rc = api_read(&a, args, args_len, fmt, op, &in);
+    rc = dl_api_read(&a, args, args_len, fmt, op, &in);
     if (rc) goto done;
     if (in.type != EDN_MAP) {
         rc = dl_err_set(DATALITH_EINVAL,
@@ -283,7 +246,7 @@ int api_index_datoms(datalith_db *dbh, const char *args, size_t args_len,
     } else {
         rc = scan_collect(&a, db, order, NULL, 0, &key, nf, true, &result);
     }
-    if (!rc) rc = api_write(&result, fmt, out, out_len);
+    if (!rc) rc = dl_api_write(&result, fmt, out, out_len);
 done:
     dl_arena_free(&a);
     return rc;
@@ -315,7 +278,7 @@ DATALITH_API int datalith_index_range(datalith_db *dbh, const char *args,
     dl_arena_init(&a, 0);
     memset(&lo, 0, sizeof lo);
     memset(&hi, 0, sizeof hi);
-    rc = api_read(&a, args, args_len, fmt, "index-range", &in);
+    rc = dl_api_read(&a, args, args_len, fmt, "index-range", &in);
     if (rc) goto done;
     const edn_value *attr = in.type == EDN_MAP ? edn_map_getk(&in, "attrid") : NULL;
     if (!attr || attr->type != EDN_KEYWORD) {
@@ -344,7 +307,7 @@ DATALITH_API int datalith_index_range(datalith_db *dbh, const char *args,
         hi_nf = 2;
     }
     rc = scan_collect(&a, db, DL_AVET, &lo, lo_nf, &hi, hi_nf, false, &result);
-    if (!rc) rc = api_write(&result, fmt, out, out_len);
+    if (!rc) rc = dl_api_write(&result, fmt, out, out_len);
 done:
     dl_arena_free(&a);
     return rc;
@@ -370,7 +333,7 @@ static int time_view(datalith_db *db, const char *tp, size_t tp_len, int fmt,
     dl_err_clear();
     if (!db || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
     dl_arena_init(&a, 0);
-    rc = api_read(&a, tp, tp_len, fmt, as_of ? "as-of" : "since", &v);
+    rc = dl_api_read(&a, tp, tp_len, fmt, as_of ? "as-of" : "since", &v);
     if (!rc)
         rc = as_of ? dl_view_as_of(TO_DB(db), &v, &view)
                    : dl_view_since(TO_DB(db), &v, &view);
@@ -407,7 +370,7 @@ static int pub_filter_call(void *ctx, const dl_datom *d) {
     int rc;
     dl_arena_init(&a, 0);
     rc = datom_value(&a, d, &v);
-    if (!rc) rc = api_write(&v, p->fmt, &text, &len);
+    if (!rc) rc = dl_api_write(&v, p->fmt, &text, &len);
     dl_arena_free(&a);
     if (rc) return rc;
     rc = p->fn(p->ctx, text, len) != 0;
@@ -456,7 +419,7 @@ DATALITH_API int datalith_entity(datalith_db *dbh, const char *eid,
     dl_err_clear();
     if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
     dl_arena_init(&a, 0);
-    rc = api_read(&a, eid, eid_len, fmt, "entity", &in);
+    rc = dl_api_read(&a, eid, eid_len, fmt, "entity", &in);
     if (!rc) rc = resolve_eid(db, &in, &e, &found);
     if (!rc && found) {
         /* {:db/id e, attr value | #{values} …}: one run per attribute in
@@ -505,7 +468,7 @@ DATALITH_API int datalith_entity(datalith_db *dbh, const char *eid,
         dl_scan_close(s);
         if (!rc) rc = edn_map(&a, kv.items, kv.n / 2, &result);
     }
-    if (!rc) rc = api_write(&result, fmt, out, out_len);
+    if (!rc) rc = dl_api_write(&result, fmt, out, out_len);
     dl_arena_free(&a);
     return rc;
 }
@@ -593,7 +556,7 @@ DATALITH_API int datalith_metrics(datalith_db *dbh, int fmt, char **out,
         }
         if (!rc) rc = edn_map(&a, kv, n / 2, &result);
     }
-    if (!rc) rc = api_write(&result, fmt, out, out_len);
+    if (!rc) rc = dl_api_write(&result, fmt, out, out_len);
     dl_arena_free(&a);
     return rc;
 }
@@ -609,7 +572,7 @@ DATALITH_API int datalith_tempid(const char *part, size_t part_len, int fmt,
     int rc;
     dl_err_clear();
     dl_arena_init(&a, 0);
-    rc = api_read(&a, part, part_len, fmt, "tempid", &p);
+    rc = dl_api_read(&a, part, part_len, fmt, "tempid", &p);
     if (!rc && p.type != EDN_KEYWORD)
         rc = dl_err_set(DATALITH_EINVAL,
                         "tempid: the partition must be a keyword, got a %s",
@@ -619,7 +582,7 @@ DATALITH_API int datalith_tempid(const char *part, size_t part_len, int fmt,
             r = kw("db/current-tx");
         else
             r = edn_int((int64_t)(atomic_fetch_sub(&api_last_tempid, 1) - 1));
-        rc = api_write(&r, fmt, out, out_len);
+        rc = dl_api_write(&r, fmt, out, out_len);
     }
     dl_arena_free(&a);
     return rc;
@@ -662,7 +625,7 @@ static int run_with(dl_db *db, const char *tx, size_t tx_len, int fmt,
     memset(rep, 0, sizeof *rep);
     if (db->filter || db->view)
         return dl_err_set(DATALITH_ETX, "Filtered DB cannot be modified");
-    if ((rc = api_read(a, tx, tx_len, fmt, "tx-data", &in)) != 0) return rc;
+    if ((rc = dl_api_read(a, tx, tx_len, fmt, "tx-data", &in)) != 0) return rc;
     tx_data = &in;
     if (in.type == EDN_MAP) {
         tx_data = edn_map_getk(&in, "tx-data");
@@ -704,7 +667,7 @@ DATALITH_API int datalith_with(datalith_db *dbh, const char *tx, size_t tx_len,
         kv[8] = kw("tx-meta");
         kv[9] = rep.tx_meta;
         if (!rc) rc = edn_map(&a, kv, 5, &report);
-        if (!rc) rc = api_write(&report, fmt, out, out_len);
+        if (!rc) rc = dl_api_write(&report, fmt, out, out_len);
     }
     dl_tx_report_release(&rep);
     dl_arena_free(&a);
