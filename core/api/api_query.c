@@ -12,6 +12,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "datalith.h"
 
+#include "api_util.h"
+
 #include "db/db.h"
 #include "query/query.h"
 #include "util/arena.h"
@@ -21,44 +23,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-static int aq_read(dl_arena *a, const char *p, size_t n, int fmt,
-                   const char *what, edn_value *out) {
-    int rc;
-    if (!p && n) return dl_err_set(DATALITH_EINVAL, "%s: NULL data", what);
-    if (!p) p = "";
-    switch (fmt) {
-    case DATALITH_FORMAT_EDN: rc = edn_read(a, p, n, NULL, out); break;
-    case DATALITH_FORMAT_JSON: rc = json_read(a, p, n, NULL, out); break;
-    case DATALITH_FORMAT_CBOR:
-        rc = cbor_read(a, (const uint8_t *)p, n, NULL, out);
-        break;
-    default:
-        return dl_err_set(DATALITH_EINVAL, "%s: unknown format %d", what, fmt);
-    }
-    if (rc) dl_err_prefix("%s: ", what);
-    return rc;
-}
-
-static int aq_write(const edn_value *v, int fmt, char **out, size_t *out_len) {
-    dl_buf b = DL_BUF_INIT;
-    int rc;
-    switch (fmt) {
-    case DATALITH_FORMAT_EDN: rc = edn_write(&b, v); break;
-    case DATALITH_FORMAT_JSON: rc = json_write(&b, v); break;
-    case DATALITH_FORMAT_CBOR: rc = cbor_write(&b, v); break;
-    default: rc = dl_err_set(DATALITH_EINVAL, "unknown format %d", fmt);
-    }
-    if (rc) {
-        dl_buf_free(&b);
-        return rc;
-    }
-    size_t len = 0;
-    *out = dl_buf_detach(&b, &len);
-    if (!*out) return dl_err_nomem();
-    if (out_len) *out_len = len;
-    return DATALITH_OK;
-}
 
 /* Decode and run; *res and *plan are built in a. */
 static int aq_run(dl_arena *a, const char *query, size_t query_len,
@@ -70,11 +34,11 @@ static int aq_run(dl_arena *a, const char *query, size_t query_len,
     if (dbs_count && !dbs) return dl_err_set(DATALITH_EINVAL, "NULL dbs array");
     for (size_t i = 0; i < dbs_count; i++)
         if (!dbs[i]) return dl_err_set(DATALITH_EINVAL, "NULL database handle at %zu", i);
-    rc = aq_read(a, query, query_len, fmt, "query", qv);
+    rc = dl_api_read(a, query, query_len, fmt, "query", qv);
     if (rc) return rc;
     iv = edn_nil();
     if (inputs && inputs_len) {
-        rc = aq_read(a, inputs, inputs_len, fmt, "inputs", &iv);
+        rc = dl_api_read(a, inputs, inputs_len, fmt, "inputs", &iv);
         if (rc) return rc;
     }
     return q_run(a, qv, (dl_db *const *)(const void *)dbs, dbs_count, &iv,
@@ -105,7 +69,7 @@ DATALITH_API int datalith_query_stats(const char *query, size_t query_len,
     int rc = aq_run(&a, query, query_len, dbs, dbs_count, inputs, inputs_len,
                     fmt, &qv, &res, &plan);
     if (!rc) rc = aq_stats(&a, &res, &plan, &st);
-    if (!rc) rc = aq_write(&st, fmt, out, out_len);
+    if (!rc) rc = dl_api_write(&st, fmt, out, out_len);
     dl_arena_free(&a);
     return rc;
 }
@@ -188,7 +152,7 @@ DATALITH_API int datalith_q(const char *query, size_t query_len,
     dl_arena_init(&a, 0);
     int rc = aq_run(&a, query, query_len, dbs, dbs_count, inputs, inputs_len,
                     fmt, &qv, &res, NULL);
-    if (!rc) rc = aq_write(&res, fmt, out, out_len);
+    if (!rc) rc = dl_api_write(&res, fmt, out, out_len);
     dl_arena_free(&a);
     return rc;
 }
