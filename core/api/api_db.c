@@ -31,7 +31,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define TO_CONN(c) ((dl_conn *)(void *)(c))
 #define TO_DB(d) ((dl_db *)(void *)(d))
@@ -44,50 +43,6 @@ static int api_config(dl_arena *a, const char *p, size_t n, int fmt,
     int rc = dl_api_read(a, p, n, fmt, "config", &v);
     if (rc) return rc;
     return dl_config_parse(a, &v, cfg);
-}
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static edn_value kw(const char *full) { return edn_keyword_str(full); }
-
-/* A datom as Datahike prints it: #datahike/Datom [e a v tx added]. */
-static int datom_value(dl_arena *a, const dl_datom *d, edn_value *out) {
-    edn_value items[5], vec;
-    items[0] = edn_int((int64_t)d->e);
-    items[1] = edn_keyword(d->a);
-    items[2] = d->v;
-    items[3] = edn_int((int64_t)d->tx);
-    items[4] = edn_bool(d->added);
-    int rc = edn_vector(a, items, 5, &vec);
-    if (rc) return rc;
-    const edn_sym *tag = edn_intern_full("datahike/Datom", 14);
-    if (!tag) return dl_err_nomem();
-    return edn_tagged(a, tag, &vec, out);
-}
-
-/* A snapshot summary, as the tx report's :db-before / :db-after carry it:
-** #datahike/DB {:max-eid … :max-tx … :commit-id #uuid …}. */
-static int db_value(dl_arena *a, const dl_db *db, edn_value *out) {
-    edn_value kv[6], map;
-    size_t n = 0;
-    kv[n++] = kw("max-eid");
-    kv[n++] = edn_int((int64_t)db->max_eid);
-    kv[n++] = kw("max-tx");
-    kv[n++] = edn_int((int64_t)db->max_tx);
-    static const uint8_t zero[16];
-    if (memcmp(db->commit_id, zero, 16) != 0) {
-        kv[n++] = kw("commit-id");
-        kv[n++] = edn_uuid(db->commit_id);
-    }
-    int rc = edn_map(a, kv, n / 2, &map);
-    if (rc) return rc;
-    const edn_sym *tag = edn_intern_full("datahike/DB", 11);
-    if (!tag) return dl_err_nomem();
-    return edn_tagged(a, tag, &map, out);
 }
 
 /* ---- lifecycle ---- */
@@ -122,7 +77,7 @@ static int run_transact(dl_conn *c, const edn_value *tx_data,
     ** snapshot and must commit on top of exactly that snapshot. */
     pthread_mutex_lock(&api_write_mu);
     rc = dl_conn_db(c, before);
-    if (!rc) rc = dl_tx_run(*before, tx_data, tx_meta, now_ms(), a, rep);
+    if (!rc) rc = dl_tx_run(*before, tx_data, tx_meta, dl_api_now_ms(), a, rep);
     if (!rc) rc = dl_conn_commit(c, rep->db_after);
     pthread_mutex_unlock(&api_write_mu);
     return rc;
@@ -225,41 +180,13 @@ DATALITH_API int datalith_transact(datalith_conn *conn, const char *tx,
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, tx, tx_len, fmt, "tx-data", &in);
     if (rc) goto done;
-    tx_data = &in;
-    if (in.type == EDN_MAP) {
-        tx_data = edn_map_getk(&in, "tx-data");
-        tx_meta = edn_map_getk(&in, "tx-meta");
-        if (!tx_data) {
-            rc = dl_err_set(DATALITH_ETX,
-                            "Bad transaction data: a map must hold :tx-data "
-                            "(and optionally :tx-meta)");
-            goto done;
-        }
-    }
+    rc = dl_api_tx_args(&in, &tx_data, &tx_meta);
+    if (rc) goto done;
     rc = run_transact(TO_CONN(conn), tx_data, tx_meta, &a, &before, &rep);
     if (rc) goto done;
 
-    /* {:db-before :db-after :tx-data :tempids :tx-meta} */
-    {
-        edn_value *datoms = dl_arena_alloc(&a, (rep.n_datoms ? rep.n_datoms : 1) *
-                                                   sizeof *datoms);
-        edn_value kv[10];
-        if (!datoms) { rc = DATALITH_ENOMEM; goto done; }
-        for (size_t i = 0; i < rep.n_datoms && !rc; i++)
-            rc = datom_value(&a, &rep.datoms[i], &datoms[i]);
-        kv[0] = kw("db-before");
-        if (!rc) rc = db_value(&a, before, &kv[1]);
-        kv[2] = kw("db-after");
-        if (!rc) rc = db_value(&a, rep.db_after, &kv[3]);
-        kv[4] = kw("tx-data");
-        if (!rc) rc = edn_vector(&a, datoms, rep.n_datoms, &kv[5]);
-        kv[6] = kw("tempids");
-        kv[7] = rep.tempids;
-        kv[8] = kw("tx-meta");
-        kv[9] = rep.tx_meta;
-        if (!rc) rc = edn_map(&a, kv, 5, &report);
-        if (!rc) rc = dl_api_write(&report, fmt, out, out_len);
-    }
+    rc = dl_api_report_value(&a, before, &rep, &report);
+    if (!rc) rc = dl_api_write(&report, fmt, out, out_len);
 done:
     dl_tx_report_release(&rep);
     if (before) dl_db_release(before);

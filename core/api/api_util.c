@@ -2,11 +2,15 @@
 ** api_util.c — value arguments and results of the public facade (see
 ** api_util.h).
 */
+#define _POSIX_C_SOURCE 200809L
 #include "api_util.h"
 
 #include "datalith.h"
 #include "util/buf.h"
 #include "util/error.h"
+
+#include <string.h>
+#include <time.h>
 
 int dl_api_read(dl_arena *a, const char *p, size_t n, int fmt,
                 const char *what, edn_value *out) {
@@ -45,4 +49,82 @@ int dl_api_write(const edn_value *v, int fmt, char **out, size_t *out_len) {
     if (!*out) return dl_err_nomem();
     if (out_len) *out_len = len;
     return DATALITH_OK;
+}
+
+static edn_value kw(const char *full) { return edn_keyword_str(full); }
+
+int dl_api_datom_value(dl_arena *a, const dl_datom *d, edn_value *out) {
+    edn_value items[5], vec;
+    int rc;
+    items[0] = edn_int((int64_t)d->e);
+    items[1] = edn_keyword(d->a);
+    if ((rc = edn_clone(a, &d->v, &items[2])) != 0) return rc;
+    items[3] = edn_int((int64_t)d->tx);
+    items[4] = edn_bool(d->added);
+    if ((rc = edn_vector(a, items, 5, &vec)) != 0) return rc;
+    const edn_sym *tag = edn_intern_full("datahike/Datom", 14);
+    if (!tag) return dl_err_nomem();
+    return edn_tagged(a, tag, &vec, out);
+}
+
+int dl_api_db_value(dl_arena *a, const dl_db *db, edn_value *out) {
+    static const uint8_t zero[16];
+    edn_value kv[6], map;
+    size_t n = 0;
+    kv[n++] = kw("max-eid");
+    kv[n++] = edn_int((int64_t)db->max_eid);
+    kv[n++] = kw("max-tx");
+    kv[n++] = edn_int((int64_t)db->max_tx);
+    if (memcmp(db->commit_id, zero, 16) != 0) {
+        kv[n++] = kw("commit-id");
+        kv[n++] = edn_uuid(db->commit_id);
+    }
+    int rc = edn_map(a, kv, n / 2, &map);
+    if (rc) return rc;
+    const edn_sym *tag = edn_intern_full("datahike/DB", 11);
+    if (!tag) return dl_err_nomem();
+    return edn_tagged(a, tag, &map, out);
+}
+
+int dl_api_report_value(dl_arena *a, const dl_db *before,
+                        const dl_tx_report *rep, edn_value *out) {
+    edn_value kv[10];
+    edn_value *datoms =
+        dl_arena_alloc(a, (rep->n_datoms ? rep->n_datoms : 1) * sizeof *datoms);
+    int rc = 0;
+    if (!datoms) return dl_err_last()->code;
+    for (size_t i = 0; i < rep->n_datoms && !rc; i++)
+        rc = dl_api_datom_value(a, &rep->datoms[i], &datoms[i]);
+    kv[0] = kw("db-before");
+    if (!rc) rc = dl_api_db_value(a, before, &kv[1]);
+    kv[2] = kw("db-after");
+    if (!rc) rc = dl_api_db_value(a, rep->db_after, &kv[3]);
+    kv[4] = kw("tx-data");
+    if (!rc) rc = edn_vector(a, datoms, rep->n_datoms, &kv[5]);
+    kv[6] = kw("tempids");
+    kv[7] = rep->tempids;
+    kv[8] = kw("tx-meta");
+    kv[9] = rep->tx_meta;
+    if (!rc) rc = edn_map(a, kv, 5, out);
+    return rc;
+}
+
+int dl_api_tx_args(const edn_value *in, const edn_value **tx_data,
+                   const edn_value **tx_meta) {
+    *tx_data = in;
+    *tx_meta = NULL;
+    if (in->type != EDN_MAP) return DATALITH_OK;
+    *tx_data = edn_map_getk(in, "tx-data");
+    *tx_meta = edn_map_getk(in, "tx-meta");
+    if (!*tx_data)
+        return dl_err_set(DATALITH_ETX,
+                          "Bad transaction data: a map must hold :tx-data "
+                          "(and optionally :tx-meta)");
+    return DATALITH_OK;
+}
+
+int64_t dl_api_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -7,6 +7,8 @@
 #ifndef DL_API_UTIL_H
 #define DL_API_UTIL_H
 
+#include "db/db.h"
+#include "db/tx.h"
 #include "util/arena.h"
 #include "value/value.h"
 
@@ -21,5 +23,25 @@ int dl_api_read(dl_arena *a, const char *p, size_t n, int fmt,
 /* Encode v in format `fmt` into *out (malloc'd, NUL-terminated for text
 ** formats) and its length into *out_len (may be NULL). */
 int dl_api_write(const edn_value *v, int fmt, char **out, size_t *out_len);
+
+/* A datom as Datahike prints it: #datahike/Datom [e a v tx added] (v is
+** copied into `a`). */
+int dl_api_datom_value(dl_arena *a, const dl_datom *d, edn_value *out);
+
+/* A snapshot summary as a transaction report carries it:
+** #datahike/DB {:max-eid … :max-tx … [:commit-id #uuid …]}. */
+int dl_api_db_value(dl_arena *a, const dl_db *db, edn_value *out);
+
+/* The report map {:db-before :db-after :tx-data :tempids :tx-meta}. */
+int dl_api_report_value(dl_arena *a, const dl_db *before,
+                        const dl_tx_report *rep, edn_value *out);
+
+/* Split a transact argument: a vector of tx-data, or a map
+** {:tx-data … :tx-meta …} (a map without :tx-data: DATALITH_ETX). */
+int dl_api_tx_args(const edn_value *in, const edn_value **tx_data,
+                   const edn_value **tx_meta);
+
+/* The wall clock in milliseconds since the epoch. */
+int64_t dl_api_now_ms(void);
 
 #endif

@@ -26,7 +26,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define TO_DB(d) ((dl_db *)(void *)(d))
 #define TO_H(d) ((datalith_db *)(void *)(d))
@@ -40,21 +39,6 @@ enum { SCAN_DATOMS = 0, SCAN_SEEK = 1, SCAN_RSEEK = 2 };
 /* ---- values in and out ---- */
 
 static edn_value kw(const char *full) { return edn_keyword_str(full); }
-
-/* #datahike/Datom [e a v tx added]; v is cloned into a. */
-static int datom_value(dl_arena *a, const dl_datom *d, edn_value *out) {
-    edn_value items[5], vec;
-    int rc;
-    items[0] = edn_int((int64_t)d->e);
-    items[1] = edn_keyword(d->a);
-    if ((rc = edn_clone(a, &d->v, &items[2])) != 0) return rc;
-    items[3] = edn_int((int64_t)d->tx);
-    items[4] = edn_bool(d->added);
-    if ((rc = edn_vector(a, items, 5, &vec)) != 0) return rc;
-    const edn_sym *tag = edn_intern_full("datahike/Datom", 14);
-    if (!tag) return dl_err_nomem();
-    return edn_tagged(a, tag, &vec, out);
-}
 
 /* A growable vector of values in an arena. */
 typedef struct vals {
@@ -157,7 +141,7 @@ static int scan_collect(dl_arena *a, const dl_db *db, dl_index order,
     if (rc) return rc;
     while ((rc = dl_scan_next(s, &d)) == 1) {
         edn_value v;
-        if ((rc = datom_value(a, &d, &v)) != 0 || (rc = vals_push(&acc, &v)) != 0)
+        if ((rc = dl_api_datom_value(a, &d, &v)) != 0 || (rc = vals_push(&acc, &v)) != 0)
             break;
     }
     dl_scan_close(s);
@@ -369,7 +353,7 @@ static int pub_filter_call(void *ctx, const dl_datom *d) {
     size_t len = 0;
     int rc;
     dl_arena_init(&a, 0);
-    rc = datom_value(&a, d, &v);
+    rc = dl_api_datom_value(&a, d, &v);
     if (!rc) rc = dl_api_write(&v, p->fmt, &text, &len);
     dl_arena_free(&a);
     if (rc) return rc;
@@ -590,32 +574,6 @@ DATALITH_API int datalith_tempid(const char *part, size_t part_len, int fmt,
 
 /* ---- with, db-with ---- */
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* #datahike/DB {:max-eid … :max-tx … [:commit-id …]}, as transact prints. */
-static int db_value(dl_arena *a, const dl_db *db, edn_value *out) {
-    static const uint8_t zero[16];
-    edn_value kv[6], map;
-    size_t n = 0;
-    kv[n++] = kw("max-eid");
-    kv[n++] = edn_int((int64_t)db->max_eid);
-    kv[n++] = kw("max-tx");
-    kv[n++] = edn_int((int64_t)db->max_tx);
-    if (memcmp(db->commit_id, zero, 16) != 0) {
-        kv[n++] = kw("commit-id");
-        kv[n++] = edn_uuid(db->commit_id);
-    }
-    int rc = edn_map(a, kv, n / 2, &map);
-    if (rc) return rc;
-    const edn_sym *tag = edn_intern_full("datahike/DB", 11);
-    if (!tag) return dl_err_nomem();
-    return edn_tagged(a, tag, &map, out);
-}
-
 /* Run tx (a vector, or {:tx-data … :tx-meta …}) on db without committing. */
 static int run_with(dl_db *db, const char *tx, size_t tx_len, int fmt,
                     dl_arena *a, dl_tx_report *rep) {
@@ -626,16 +584,8 @@ static int run_with(dl_db *db, const char *tx, size_t tx_len, int fmt,
     if (db->filter || db->view)
         return dl_err_set(DATALITH_ETX, "Filtered DB cannot be modified");
     if ((rc = dl_api_read(a, tx, tx_len, fmt, "tx-data", &in)) != 0) return rc;
-    tx_data = &in;
-    if (in.type == EDN_MAP) {
-        tx_data = edn_map_getk(&in, "tx-data");
-        tx_meta = edn_map_getk(&in, "tx-meta");
-        if (!tx_data)
-            return dl_err_set(DATALITH_ETX,
-                              "Bad transaction data: a map must hold :tx-data "
-                              "(and optionally :tx-meta)");
-    }
-    return dl_tx_run(db, tx_data, tx_meta, now_ms(), a, rep);
+    if ((rc = dl_api_tx_args(&in, &tx_data, &tx_meta)) != 0) return rc;
+    return dl_tx_run(db, tx_data, tx_meta, dl_api_now_ms(), a, rep);
 }
 
 DATALITH_API int datalith_with(datalith_db *dbh, const char *tx, size_t tx_len,
@@ -649,24 +599,7 @@ DATALITH_API int datalith_with(datalith_db *dbh, const char *tx, size_t tx_len,
     dl_arena_init(&a, 0);
     rc = run_with(TO_DB(dbh), tx, tx_len, fmt, &a, &rep);
     if (!rc) {
-        vals datoms = {&a, NULL, 0, 0};
-        edn_value kv[10];
-        for (size_t i = 0; i < rep.n_datoms && !rc; i++) {
-            edn_value v;
-            rc = datom_value(&a, &rep.datoms[i], &v);
-            if (!rc) rc = vals_push(&datoms, &v);
-        }
-        kv[0] = kw("db-before");
-        if (!rc) rc = db_value(&a, TO_DB(dbh), &kv[1]);
-        kv[2] = kw("db-after");
-        if (!rc) rc = db_value(&a, rep.db_after, &kv[3]);
-        kv[4] = kw("tx-data");
-        if (!rc) rc = edn_vector(&a, datoms.items, datoms.n, &kv[5]);
-        kv[6] = kw("tempids");
-        kv[7] = rep.tempids;
-        kv[8] = kw("tx-meta");
-        kv[9] = rep.tx_meta;
-        if (!rc) rc = edn_map(&a, kv, 5, &report);
+        rc = dl_api_report_value(&a, TO_DB(dbh), &rep, &report);
         if (!rc) rc = dl_api_write(&report, fmt, out, out_len);
     }
     dl_tx_report_release(&rep);
