@@ -18,6 +18,7 @@
 ** characters) plus the 0-based byte offset of the offending character.
 */
 #include "value.h"
+#include "util/utf8.h"
 #include "util/error.h"
 
 #include <errno.h>
@@ -121,46 +122,9 @@ static int hexval(unsigned char c) {
     return -1;
 }
 
-/* Decode one well-formed UTF-8 character at s[i..n) (no overlongs, no
-** surrogates, at most U+10FFFF).  Returns its length or 0 if malformed. */
+/* Decode the UTF-8 character at str[i..n); its length, or 0 if malformed. */
 static size_t utf8_dec(const char *str, size_t n, size_t i, uint32_t *cp) {
-    const unsigned char *s = (const unsigned char *)str;
-    unsigned c = s[i];
-    if (c < 0x80) { *cp = c; return 1; }
-    size_t len;
-    uint32_t v, min;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, v = c & 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, v = c & 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, v = c & 0x07, min = 0x10000;
-    else return 0;
-    if (i + len > n) return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((s[i + k] & 0xC0) != 0x80) return 0;
-        v = (v << 6) | (s[i + k] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    *cp = v;
-    return len;
-}
-
-static size_t utf8_enc(uint32_t cp, char *o) {
-    if (cp < 0x80) { o[0] = (char)cp; return 1; }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
+    return dl_utf8_decode((const unsigned char *)str + i, n - i, cp);
 }
 
 /* Skip whitespace, commas and ; comments. */
@@ -279,7 +243,7 @@ static int rd_string(rd *r, edn_value *out) {
                     return rd_err(r, DATALITH_EPARSE, eo,
                                   "unpaired surrogate \\u%04X in string", cp);
                 }
-                on += utf8_enc(cp, o + on);
+                on += dl_utf8_encode(cp, o + on);
                 break;
             }
             default:
@@ -297,7 +261,7 @@ static int rd_string(rd *r, edn_value *out) {
                     if (v > 0377)
                         return rd_err(r, DATALITH_EPARSE, eo,
                                       "octal escape must be in range [0, 377]");
-                    on += utf8_enc(v, o + on);
+                    on += dl_utf8_encode(v, o + on);
                     break;
                 }
                 if (e >= 0x20 && e < 0x7F)
@@ -1251,7 +1215,7 @@ static int wr_char(dl_buf *b, uint32_t cp) {
         return dl_err_set(DATALITH_EINVAL, "character U+%X is out of range", cp);
     char u[5];
     u[0] = '\\';
-    size_t l = utf8_enc(cp, u + 1);
+    size_t l = dl_utf8_encode(cp, u + 1);
     return dl_buf_append(b, u, l + 1);
 }
 

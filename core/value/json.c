@@ -38,6 +38,7 @@
 ** scratch stack and copied into the arena once their count is known.
 */
 #include "value.h"
+#include "util/utf8.h"
 #include "util/error.h"
 
 #include <locale.h>
@@ -54,60 +55,6 @@
 /* ------------------------------------------------------------------ */
 /* UTF-8                                                               */
 /* ------------------------------------------------------------------ */
-
-/* Decode one UTF-8 sequence at s[0..n); returns its length (1-4) and the code
-** point, or 0 when the bytes are not well-formed UTF-8 (overlong forms,
-** surrogates and values above U+10FFFF are rejected). */
-static size_t json_utf8_decode(const unsigned char *s, size_t n,
-                               uint32_t *cp) {
-    unsigned c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len;
-    uint32_t v, min;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    *cp = v;
-    return len;
-}
-
-static size_t json_utf8_encode(uint32_t cp, char *out) {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
 
 /* ------------------------------------------------------------------ */
 /* Base64 (RFC 4648, standard alphabet, padded)                        */
@@ -225,7 +172,7 @@ static int json_parse_string_raw(json_reader *r, const char **s, size_t *n) {
             q++;
         } else {
             uint32_t cp;
-            size_t k = json_utf8_decode((const unsigned char *)q,
+            size_t k = dl_utf8_decode((const unsigned char *)q,
                                         (size_t)(r->end - q), &cp);
             if (!k) return json_err_at(r, q, "invalid UTF-8 in string");
             q += k;
@@ -277,7 +224,7 @@ static int json_parse_string_raw(json_reader *r, const char **s, size_t *n) {
                     q += 6;
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 }
-                rc = dl_buf_append(&r->scratch, u8, json_utf8_encode(cp, u8));
+                rc = dl_buf_append(&r->scratch, u8, dl_utf8_encode(cp, u8));
                 if (rc) return rc;
                 continue;
             }
@@ -298,7 +245,7 @@ static int json_parse_string_raw(json_reader *r, const char **s, size_t *n) {
                     q++;
                 } else {
                     uint32_t cp;
-                    size_t k = json_utf8_decode((const unsigned char *)q,
+                    size_t k = dl_utf8_decode((const unsigned char *)q,
                                                 (size_t)(r->end - q), &cp);
                     if (!k) return json_err_at(r, q, "invalid UTF-8 in string");
                     q += k;
@@ -604,7 +551,7 @@ static int json_parse_tagged(json_reader *r, const char *open,
     } else if (TAG_IS("char")) {
         uint32_t cp;
         if ((rc = json_tag_string(r, tag, &s, &n))) return rc;
-        if (n == 0 || json_utf8_decode((const unsigned char *)s, n, &cp) != n)
+        if (n == 0 || dl_utf8_decode((const unsigned char *)s, n, &cp) != n)
             return json_err_at(r, open, "[\"!char\", …] expects a string of "
                                         "exactly one character");
         *out = edn_char(cp);
@@ -878,7 +825,7 @@ static int json_write_str(dl_buf *b, const char *s, size_t n) {
         }
         if (c >= 0x80) {
             uint32_t cp;
-            size_t k = json_utf8_decode((const unsigned char *)s + i, n - i,
+            size_t k = dl_utf8_decode((const unsigned char *)s + i, n - i,
                                         &cp);
             if (!k)
                 return dl_err_set(DATALITH_EINVAL, "cannot write a string "
@@ -1028,7 +975,7 @@ static int json_write_v(dl_buf *b, const edn_value *v, size_t depth) {
             return dl_err_set(DATALITH_EINVAL, "cannot write character "
                                                "U+%04X as JSON",
                               (unsigned)v->u.ch);
-        size_t k = json_utf8_encode(v->u.ch, tmp);
+        size_t k = dl_utf8_encode(v->u.ch, tmp);
         return json_write_tag_str(b, "char", tmp, k);
     }
     case EDN_KEYWORD:
