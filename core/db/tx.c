@@ -46,7 +46,21 @@ typedef struct tx_state {
     tx_vec stack;    /* edn_value: pending entities, top = last */
     tx_vec tempids;  /* tx_bind */
     tx_vec upserted; /* tx_bind: bindings fixed by a retry */
+    tx_vec touched;  /* tx_touch: composites to recompute at the end */
 } tx_state;
+
+/* A composite tuple attribute of an entity whose components changed in
+** this transaction.  emit() queues one per (e, tuple) the first time a
+** component datom of e is asserted or retracted; flush_tuples() recomputes
+** them all once the op loop is done (Datahike's queue-tuple/flush-tuples):
+**
+**   [:db/add 10 :a "x"] ──emit──> touched += (10, :a+b)
+**   ...end of ops... ──flush──> [10 :a+b ["x" nil]] (or a retraction)
+*/
+typedef struct tx_touch {
+    uint64_t e;
+    const edn_sym *tuple;
+} tx_touch;
 
 static struct {
     const edn_sym *add, *retract, *retract_attr, *retract_entity,
@@ -353,6 +367,15 @@ static int emit(tx_state *st, const dl_datom *d, const dl_datom *old) {
     bool in_avet = x && x->avet;
     dl_datom kept = *d;
     int rc;
+    for (uint32_t i = 0; x && i < x->n_in_tuples; i++) {
+        tx_touch t = {d->e, x->in_tuples[i].tuple}, *tt = st->touched.p;
+        size_t j;
+        for (j = 0; j < st->touched.n; j++)
+            if (tt[j].e == t.e && tt[j].tuple == t.tuple) break;
+        if (j == st->touched.n &&
+            (rc = vec_push(&st->touched, &t, sizeof t)) != 0)
+            return rc;
+    }
     if ((rc = edn_clone(st->a, &d->v, &kept.v)) != 0) return rc;
     if ((rc = vec_push(&st->data, &kept, sizeof kept)) != 0) return rc;
     if (d->added) {
@@ -424,6 +447,54 @@ static int transact_add(tx_state *st, uint64_t e, const edn_sym *a,
         if ((rc = retract_datom(st, &old)) != 0) return rc;
     }
     return emit(st, &nd, NULL);
+}
+
+/* Recompute every queued composite: its value is the vector of the
+** components' current values (nil for a missing one); a change is
+** asserted through transact_add (implied retraction, unique check), and
+** an all-nil value retracts the tuple datom. */
+static int flush_tuples(tx_state *st) {
+    for (size_t i = 0; i < st->touched.n; i++) {
+        tx_touch t = ((tx_touch *)st->touched.p)[i];
+        const dl_attr *ta = attr_of(st, t.tuple);
+        edn_value *items, tv;
+        bool any = false;
+        tx_vec cur = {0};
+        int rc;
+        if (!ta || !ta->composite || ta->n_tuple_attrs == 0) continue;
+        items = dl_arena_alloc(st->a, ta->n_tuple_attrs * sizeof *items);
+        if (!items) return dl_err_nomem();
+        for (uint32_t k = 0; k < ta->n_tuple_attrs; k++) {
+            tx_vec r = {0};
+            if ((rc = cur_ea(st, t.e, ta->tuple_attrs[k], &r)) != 0) {
+                free(r.p);
+                return rc;
+            }
+            items[k] = r.n ? ((dl_datom *)r.p)[0].v : edn_nil();
+            if (r.n) any = true;
+            free(r.p);
+        }
+        if (any) {
+            edn_value at;
+            if ((rc = edn_vector(st->a, items, ta->n_tuple_attrs, &tv)) != 0)
+                return rc;
+            if ((rc = op_vec(st, K.add, t.e, t.tuple, &tv, &at)) != 0)
+                return rc;
+            if ((rc = transact_add(st, t.e, t.tuple, ta, &tv, &at)) != 0)
+                return rc;
+            continue;
+        }
+        if ((rc = cur_ea(st, t.e, t.tuple, &cur)) != 0) {
+            free(cur.p);
+            return rc;
+        }
+        for (size_t k = 0; k < cur.n && rc == 0; k++)
+            rc = retract_datom(st, &((dl_datom *)cur.p)[k]);
+        free(cur.p);
+        if (rc) return rc;
+    }
+    st->touched.n = 0;
+    return 0;
 }
 
 /* ---- the work stack ---- */
@@ -990,7 +1061,7 @@ static int run_once(tx_state *st, const edn_value *tx_data,
         }
         if (rc) return rc;
     }
-    return 0;
+    return flush_tuples(st);
 }
 
 static void state_reset(tx_state *st) {
@@ -1000,6 +1071,7 @@ static void state_reset(tx_state *st) {
     st->schema = NULL;
     st->data.n = 0;
     st->stack.n = 0;
+    st->touched.n = 0;
 }
 
 static void state_start(tx_state *st) {
@@ -1175,6 +1247,7 @@ int dl_tx_run(const dl_db *before, const edn_value *tx_data,
     free(st.stack.p);
     free(st.tempids.p);
     free(st.upserted.p);
+    free(st.touched.p);
     free(meta.p);
     return 0;
 
@@ -1187,6 +1260,7 @@ fail:
     free(st.stack.p);
     free(st.tempids.p);
     free(st.upserted.p);
+    free(st.touched.p);
     free(meta.p);
     return rc;
 }

@@ -582,6 +582,92 @@ TEST(tx_instant_and_meta) {
     dl_db_release(db);
 }
 
+/* ---- composite tuples (§3 "Composite tuple", §16 item 3) ---- */
+
+static const char *TUPLE_SCHEMA =
+    "[{:db/ident :a :db/valueType :db.type/string"
+    "  :db/cardinality :db.cardinality/one}"
+    " {:db/ident :b :db/valueType :db.type/long"
+    "  :db/cardinality :db.cardinality/one}"
+    " {:db/ident :c :db/valueType :db.type/keyword"
+    "  :db/cardinality :db.cardinality/one}"
+    " {:db/ident :a+b+c :db/valueType :db.type/tuple"
+    "  :db/tupleAttrs [:a :b :c] :db/cardinality :db.cardinality/one"
+    "  :db/unique :db.unique/identity}]";
+/* :a 1, :b 2, :c 3, :a+b+c 4; first data entity 5; schema tx 536870913 */
+
+TEST(composite_tuples_follow_components) {
+    dl_tx_report r;
+    dl_db *db = empty_db(MEM);
+    CHECK_EQ_INT(step(&db, TUPLE_SCHEMA, &r), 0);
+    /* one map, two components: a single tuple datom after the others */
+    CHECK_EQ_INT(step(&db, "[{:db/id \"e\" :a \"x\" :c :k}]", &r), 0);
+    CHECK_STR(txd(&r), "[[5 :a \"x\" 536870914 true]"
+                       " [5 :c :k 536870914 true]"
+                       " [5 :a+b+c [\"x\" nil :k] 536870914 true]]");
+    CHECK_STR(cur(db, 5), "[[5 :a \"x\"] [5 :a+b+c [\"x\" nil :k]] [5 :c :k]]");
+    /* filling the missing slot supersedes the old tuple value */
+    CHECK_EQ_INT(step(&db, "[[:db/add 5 :b 7]]", &r), 0);
+    CHECK_STR(txd(&r), "[[5 :b 7 536870915 true]"
+                       " [5 :a+b+c [\"x\" nil :k] 536870915 false]"
+                       " [5 :a+b+c [\"x\" 7 :k] 536870915 true]]");
+    /* a redundant component assertion leaves the tuple alone */
+    CHECK_EQ_INT(step(&db, "[[:db/add 5 :b 7]]", &r), 0);
+    CHECK_STR(txd(&r), "[]");
+    /* change and change back within one transaction: no net tuple change */
+    CHECK_EQ_INT(step(&db, "[[:db/add 5 :b 8] [:db/add 5 :b 7]]", &r), 0);
+    CHECK_STR(txd(&r), "[[5 :b 7 536870917 false] [5 :b 8 536870917 true]"
+                       " [5 :b 8 536870917 false] [5 :b 7 536870917 true]]");
+    /* :db/cas on a component */
+    CHECK_EQ_INT(step(&db, "[[:db/cas 5 :b 7 9]]", &r), 0);
+    CHECK_STR(txd(&r), "[[5 :b 7 536870918 false] [5 :b 9 536870918 true]"
+                       " [5 :a+b+c [\"x\" 7 :k] 536870918 false]"
+                       " [5 :a+b+c [\"x\" 9 :k] 536870918 true]]");
+    /* retracting every component retracts the tuple */
+    CHECK_EQ_INT(step(&db, "[[:db/retract 5 :a \"x\"] [:db/retract 5 :b 9]"
+                           " [:db.fn/retractAttribute 5 :c]]",
+                      &r),
+                 0);
+    CHECK_STR(txd(&r), "[[5 :a \"x\" 536870919 false]"
+                       " [5 :b 9 536870919 false]"
+                       " [5 :c :k 536870919 false]"
+                       " [5 :a+b+c [\"x\" 9 :k] 536870919 false]]");
+    CHECK_STR(cur(db, 5), "[]");
+    dl_db_release(db);
+}
+
+TEST(composite_tuples_schema_in_same_tx_and_retract_entity) {
+    dl_tx_report r;
+    dl_db *db = empty_db(MEM);
+    char tx[1024];
+    snprintf(tx, sizeof tx, "%.*s [:db/add 10 :b 1]]",
+             (int)strlen(TUPLE_SCHEMA) - 1, TUPLE_SCHEMA);
+    CHECK_EQ_INT(step(&db, tx, &r), 0);
+    CHECK_STR(cur(db, 10), "[[10 :a+b+c [nil 1 nil]] [10 :b 1]]");
+    CHECK_EQ_INT(step(&db, "[[:db/retractEntity 10]]", &r), 0);
+    CHECK_STR(txd(&r), "[[10 :a+b+c [nil 1 nil] 536870914 false]"
+                       " [10 :b 1 536870914 false]]");
+    CHECK_STR(cur(db, 10), "[]");
+    dl_db_release(db);
+}
+
+TEST(composite_tuples_unique_and_direct_writes) {
+    dl_tx_report r;
+    dl_db *db = empty_db(MEM);
+    CHECK_EQ_INT(step(&db, TUPLE_SCHEMA, &r), 0);
+    CHECK_EQ_INT(step(&db, "[[:db/add 5 :a \"x\"] [:db/add 5 :b 1]]", &r), 0);
+    FAILS(db, "[[:db/add 6 :a \"x\"] [:db/add 6 :b 1]]", DATALITH_ETX,
+          "Cannot add #datahike/Datom [6 :a+b+c [\"x\" 1 nil] 536870915 "
+          "true] because of unique constraint: (#datahike/Datom [5 :a+b+c "
+          "[\"x\" 1 nil] 536870914 true])");
+    FAILS(db, "[[:db/add 6 :a+b+c [\"y\" 1 nil]]]", DATALITH_ESCHEMA,
+          "Can\xE2\x80\x99t modify tuple attrs directly: "
+          "[:db/add 6 :a+b+c [\"y\" 1 nil]]");
+    /* the failed transactions left nothing behind */
+    CHECK_STR(cur(db, 5), "[[5 :a \"x\"] [5 :a+b+c [\"x\" 1 nil]] [5 :b 1]]");
+    dl_db_release(db);
+}
+
 int main(void) {
     dl_arena_init(&A, 0);
     RUN(schema_entities_consume_eids);
@@ -602,6 +688,9 @@ int main(void) {
     RUN(schema_errors);
     RUN(schema_on_read);
     RUN(tx_instant_and_meta);
+    RUN(composite_tuples_follow_components);
+    RUN(composite_tuples_schema_in_same_tx_and_retract_entity);
+    RUN(composite_tuples_unique_and_direct_writes);
     dl_arena_free(&A);
     return test_summary();
 }
