@@ -11,6 +11,12 @@
 ** working schema is republished after each one, so attributes defined early
 ** in a transaction are usable later in it.
 **
+** Composite tuples (:db/tupleAttrs) are derived: every component change
+** queues (e, tuple) and flush_tuples() rewrites the tuple once per entity
+** after the last operation.  A direct write of a composite is accepted only
+** when it equals the derived value (a no-op), which is what lets a unique
+** identity composite act as an upsert key in an entity map.
+**
 ** Error texts follow Datahike, which builds messages with (str …): strings
 ** print bare at the top level of a message, nil prints as nothing, and
 ** everything else prints as EDN.
@@ -449,6 +455,29 @@ static int transact_add(tx_state *st, uint64_t e, const edn_sym *a,
     return emit(st, &nd, NULL);
 }
 
+/* The value composite `ta` should have on entity e: the vector of its
+** components' current values, nil for a missing one; *any is false when
+** every slot is nil (then the tuple must not exist). */
+static int tuple_value(tx_state *st, uint64_t e, const dl_attr *ta,
+                       edn_value *out, bool *any) {
+    edn_value *items = dl_arena_alloc(st->a, ta->n_tuple_attrs *
+                                                 sizeof *items);
+    int rc;
+    *any = false;
+    if (!items) return dl_err_nomem();
+    for (uint32_t k = 0; k < ta->n_tuple_attrs; k++) {
+        tx_vec r = {0};
+        if ((rc = cur_ea(st, e, ta->tuple_attrs[k], &r)) != 0) {
+            free(r.p);
+            return rc;
+        }
+        items[k] = r.n ? ((dl_datom *)r.p)[0].v : edn_nil();
+        if (r.n) *any = true;
+        free(r.p);
+    }
+    return edn_vector(st->a, items, ta->n_tuple_attrs, out);
+}
+
 /* Recompute every queued composite: its value is the vector of the
 ** components' current values (nil for a missing one); a change is
 ** asserted through transact_add (implied retraction, unique check), and
@@ -457,27 +486,14 @@ static int flush_tuples(tx_state *st) {
     for (size_t i = 0; i < st->touched.n; i++) {
         tx_touch t = ((tx_touch *)st->touched.p)[i];
         const dl_attr *ta = attr_of(st, t.tuple);
-        edn_value *items, tv;
+        edn_value tv;
         bool any = false;
         tx_vec cur = {0};
         int rc;
         if (!ta || !ta->composite || ta->n_tuple_attrs == 0) continue;
-        items = dl_arena_alloc(st->a, ta->n_tuple_attrs * sizeof *items);
-        if (!items) return dl_err_nomem();
-        for (uint32_t k = 0; k < ta->n_tuple_attrs; k++) {
-            tx_vec r = {0};
-            if ((rc = cur_ea(st, t.e, ta->tuple_attrs[k], &r)) != 0) {
-                free(r.p);
-                return rc;
-            }
-            items[k] = r.n ? ((dl_datom *)r.p)[0].v : edn_nil();
-            if (r.n) any = true;
-            free(r.p);
-        }
+        if ((rc = tuple_value(st, t.e, ta, &tv, &any)) != 0) return rc;
         if (any) {
             edn_value at;
-            if ((rc = edn_vector(st->a, items, ta->n_tuple_attrs, &tv)) != 0)
-                return rc;
             if ((rc = op_vec(st, K.add, t.e, t.tuple, &tv, &at)) != 0)
                 return rc;
             if ((rc = transact_add(st, t.e, t.tuple, ta, &tv, &at)) != 0)
@@ -998,6 +1014,15 @@ static int do_list(tx_state *st, const edn_value *ent) {
             uint64_t r;
             if ((rc = entid_strict(st, &v, &r)) != 0) return rc;
             v = edn_int((int64_t)r);
+        }
+        if (x->composite && x->n_tuple_attrs) {
+            /* a direct write is accepted only as a no-op: it must equal
+            ** the value the components give (this lets a unique identity
+            ** composite act as an upsert key in an entity map) */
+            edn_value tv;
+            bool any;
+            if ((rc = tuple_value(st, eid, x, &tv, &any)) != 0) return rc;
+            if (any && edn_equal(&tv, &v)) return 0;
         }
         if ((rc = op_vec(st, K.add, eid, a, &v, &at)) != 0) return rc;
         if ((rc = dl_schema_check_value(st->schema, x, &v, ent, 0)) != 0)

@@ -665,6 +665,15 @@ TEST(composite_tuples_unique_and_direct_writes) {
           "[:db/add 6 :a+b+c [\"y\" 1 nil]]");
     /* the failed transactions left nothing behind */
     CHECK_STR(cur(db, 5), "[[5 :a \"x\"] [5 :a+b+c [\"x\" 1 nil]] [5 :b 1]]");
+    /* a write equal to the derived value is a no-op, so the identity
+    ** composite upserts a tempid onto entity 5 */
+    CHECK_EQ_INT(step(&db, "[{:db/id \"t\" :a+b+c [\"x\" 1 nil] :c :z}]", &r),
+                 0);
+    CHECK_STR(txd(&r), "[[5 :c :z 536870915 true]"
+                       " [5 :a+b+c [\"x\" 1 nil] 536870915 false]"
+                       " [5 :a+b+c [\"x\" 1 :z] 536870915 true]]");
+    CHECK_STR(cur(db, 5), "[[5 :a \"x\"] [5 :a+b+c [\"x\" 1 :z]] [5 :b 1]"
+                          " [5 :c :z]]");
     dl_db_release(db);
 }
 
