@@ -81,6 +81,16 @@ typedef struct dl_store_vtable {
 
     /* Remove the whole store (all objects and heads) and close the handle. */
     int (*destroy)(dl_store *s);
+
+    /* Optional; NULL means callers poll head_get.  Block until head `branch`
+    ** may differ from known[0..klen) (known == NULL: until it exists) or
+    ** timeout_ms milliseconds pass, then return 0 (the caller re-reads the
+    ** head either way, so a spurious wake-up is harmless); an error only
+    ** when the store itself fails.  Lets a watcher learn of commits made by
+    ** other processes without a tight polling loop (PostgreSQL: LISTEN/
+    ** NOTIFY; a directory: inotify). */
+    int (*head_wait)(dl_store *s, const char *branch, const uint8_t *known,
+                     size_t klen, int timeout_ms);
 } dl_store_vtable;
 
 struct dl_store {
