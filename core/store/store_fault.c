@@ -131,7 +131,7 @@ static int fault_destroy(dl_store *s) {
 static const dl_store_vtable fault_vtable = {
     DL_STORE_VTABLE_V1, "fault", fault_get, fault_put, fault_del, fault_list,
     fault_sync, fault_head_get, fault_head_cas, fault_head_del,
-    fault_lock_writer, fault_unlock_writer, fault_close, fault_destroy};
+    fault_lock_writer, fault_unlock_writer, fault_close, fault_destroy, NULL};
 
 int dl_fault_wrap(dl_store *inner, int own_inner, dl_store **out) {
     if (!inner) return dl_err_set(DATALITH_EINVAL, "no store to wrap");

@@ -468,7 +468,7 @@ static int file_destroy(dl_store *s) {
 static const dl_store_vtable file_vtable = {
     DL_STORE_VTABLE_V1, "file", file_get, file_put, file_del, file_list,
     file_sync, file_head_get, file_head_cas, file_head_del, file_lock_writer,
-    file_unlock_writer, file_close, file_destroy};
+    file_unlock_writer, file_close, file_destroy, NULL};
 
 /* ---- open ---- */
 

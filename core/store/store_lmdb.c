@@ -559,7 +559,7 @@ static int lmdb_destroy(dl_store *s) {
 static const dl_store_vtable lmdb_vtable = {
     DL_STORE_VTABLE_V1, "lmdb", lmdb_get, lmdb_put, lmdb_del, lmdb_list,
     lmdb_sync, lmdb_head_get, lmdb_head_cas, lmdb_head_del, lmdb_lock_writer,
-    lmdb_unlock_writer, lmdb_close, lmdb_destroy};
+    lmdb_unlock_writer, lmdb_close, lmdb_destroy, NULL};
 
 /* ---- open ---- */
 

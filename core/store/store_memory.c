@@ -346,7 +346,7 @@ static int mem_destroy(dl_store *s) {
 static const dl_store_vtable mem_vtable = {
     DL_STORE_VTABLE_V1, "memory", mem_get, mem_put, mem_del, mem_list,
     mem_sync, mem_head_get, mem_head_cas, mem_head_del, mem_lock_writer,
-    mem_unlock_writer, mem_close, mem_destroy};
+    mem_unlock_writer, mem_close, mem_destroy, NULL};
 
 /* ---- open ---- */
 

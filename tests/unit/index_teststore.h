@@ -80,7 +80,7 @@ static void ts_close(dl_store *b) {
 
 static const dl_store_vtable ts_vtable = {
     DL_STORE_VTABLE_V1, "index-test", ts_get, ts_put, NULL, NULL, NULL,
-    NULL, NULL, NULL, NULL, NULL, ts_close, NULL};
+    NULL, NULL, NULL, NULL, NULL, ts_close, NULL, NULL};
 
 static inline ts_store *ts_open(void) {
     ts_store *s = calloc(1, sizeof *s);
