@@ -23,6 +23,8 @@
 */
 #include "tx.h"
 
+#include "db_internal.h"
+
 #include "util/error.h"
 
 #include <pthread.h>
@@ -53,6 +55,7 @@ typedef struct tx_state {
     tx_vec tempids;  /* tx_bind */
     tx_vec upserted; /* tx_bind: bindings fixed by a retry */
     tx_vec touched;  /* tx_touch: composites to recompute at the end */
+    tx_vec purged;   /* tx_purge: what to remove from db-after */
 } tx_state;
 
 /* A composite tuple attribute of an entity whose components changed in
@@ -71,7 +74,8 @@ typedef struct tx_touch {
 static struct {
     const edn_sym *add, *retract, *retract_attr, *retract_entity,
         *retract_entity2, *cas, *cas2, *call, *purge, *purge_attr,
-        *purge_entity, *purge_before, *id, *ident, *current_tx, *tx_instant;
+        *purge_entity, *purge_before, *id, *ident, *current_tx, *tx_instant,
+        *datom, *commit_id, *install_attr;
 } K;
 
 static pthread_once_t k_once = PTHREAD_ONCE_INIT;
@@ -96,6 +100,9 @@ static void k_fill(void) {
     KW(ident, "db/ident");
     KW(current_tx, "db/current-tx");
     KW(tx_instant, "db/txInstant");
+    KW(datom, "datahike/Datom");
+    KW(commit_id, "db/commitId");
+    KW(install_attr, "db.install/attribute");
 #undef KW
     k_ok = true;
 }
@@ -230,12 +237,12 @@ static const dl_attr *attr_of(tx_state *st, const edn_sym *a) {
 
 /* Collect (cloned into the arena) the current datoms with prefix key in
 ** order `o` of the working trees (EAVT or AVET), at most `max` (0: all). */
-static int scan(tx_state *st, dl_index o, const dl_datom *key, unsigned nf,
-                size_t max, tx_vec *out) {
+static int scan_tree(tx_state *st, const bt_tree *t, dl_index o,
+                     const dl_datom *key, unsigned nf, size_t max,
+                     tx_vec *out) {
     bt_cursor *c;
     int rc;
-    if ((rc = bt_cursor_open(o == DL_EAVT ? &st->eavt : &st->avet, &c)) != 0)
-        return rc;
+    if ((rc = bt_cursor_open(t, &c)) != 0) return rc;
     rc = bt_cursor_seek(c, key, nf, 0);
     while (rc == 0 && bt_cursor_valid(c)) {
         dl_datom d;
@@ -249,6 +256,12 @@ static int scan(tx_state *st, dl_index o, const dl_datom *key, unsigned nf,
     if (rc == 0) rc = bt_cursor_error(c);
     bt_cursor_close(c);
     return rc < 0 ? rc : 0;
+}
+
+static int scan(tx_state *st, dl_index o, const dl_datom *key, unsigned nf,
+                size_t max, tx_vec *out) {
+    return scan_tree(st, o == DL_EAVT ? &st->eavt : &st->avet, o, key, nf,
+                     max, out);
 }
 
 static int cur_ea(tx_state *st, uint64_t e, const edn_sym *a, tx_vec *out) {
@@ -413,10 +426,10 @@ static int op_vec(tx_state *st, const edn_sym *op, uint64_t e,
 }
 
 /* Datahike's transact-add with e and v already resolved. */
-static int transact_add(tx_state *st, uint64_t e, const edn_sym *a,
-                        const dl_attr *x, const edn_value *v,
-                        const edn_value *at) {
-    dl_datom nd = {.e = e, .a = a, .v = *v, .tx = st->tx, .added = true};
+static int transact_add_tx(tx_state *st, uint64_t e, const edn_sym *a,
+                           const dl_attr *x, const edn_value *v,
+                           uint64_t tx) {
+    dl_datom nd = {.e = e, .a = a, .v = *v, .tx = tx, .added = true};
     dl_datom old;
     bool found = false;
     int rc;
@@ -436,7 +449,6 @@ static int transact_add(tx_state *st, uint64_t e, const edn_sym *a,
         free(r.p);
         if (found && edn_equal(&old.v, v)) return 0; /* redundant */
     }
-    (void)at;
     if (x && x->unique != DL_UNIQUE_NONE) {
         dl_datom u;
         bool taken;
@@ -453,6 +465,13 @@ static int transact_add(tx_state *st, uint64_t e, const edn_sym *a,
         if ((rc = retract_datom(st, &old)) != 0) return rc;
     }
     return emit(st, &nd, NULL);
+}
+
+static int transact_add(tx_state *st, uint64_t e, const edn_sym *a,
+                        const dl_attr *x, const edn_value *v,
+                        const edn_value *at) {
+    (void)at;
+    return transact_add_tx(st, e, a, x, v, st->tx);
 }
 
 /* The value composite `ta` should have on entity e: the vector of its
@@ -931,6 +950,8 @@ out:
     return rc;
 }
 
+static int do_purge(tx_state *st, const edn_value *ent);
+
 static int do_list(tx_state *st, const edn_value *ent) {
     const edn_value *it = ent->u.items;
     const edn_sym *op;
@@ -947,16 +968,8 @@ static int do_list(tx_state *st, const edn_value *ent) {
         return dl_err_set(DATALITH_EUNSUPPORTED,
                           "Transaction functions are not supported: %s",
                           pstr(ent, &p));
-    if (op == K.purge || op == K.purge_attr || op == K.purge_entity ||
-        op == K.purge_before) {
-        if (!st->before->config->keep_history)
-            return dl_err_set(DATALITH_ETX,
-                              "Purge is only available in temporal "
-                              "databases.");
-        return dl_err_set(DATALITH_EUNSUPPORTED,
-                          "Purge is not supported yet: %s", pstr(ent, &p));
-    }
-    if (op != K.add && op != K.retract && op != K.retract_attr &&
+    if (op != K.purge && op != K.purge_attr && op != K.purge_entity &&
+        op != K.purge_before && op != K.add && op != K.retract && op != K.retract_attr &&
         op != K.retract_entity && op != K.retract_entity2 && op != K.cas &&
         op != K.cas2) {
         if ((rc = entid(st, &it[0], &eid, &found)) != 0) return rc;
@@ -968,6 +981,9 @@ static int do_list(tx_state *st, const edn_value *ent) {
     }
     if (ent->n >= 2 && is_tempid(&it[1]) && op != K.add && !is_txid(&it[1]))
         return dl_err_set(DATALITH_ETX, "Tempids are allowed in :db/add only");
+    if (op == K.purge || op == K.purge_attr || op == K.purge_entity ||
+        op == K.purge_before)
+        return do_purge(st, ent);
     if (op == K.cas || op == K.cas2) return do_cas(st, ent);
     if (op == K.retract_entity || op == K.retract_entity2)
         return do_retract_entity(st, ent);
@@ -1060,6 +1076,328 @@ static int do_list(tx_state *st, const edn_value *ent) {
     }
 }
 
+/* ---- raw datoms ----
+**
+** A #datahike/Datom [e a v tx added] in tx-data (Datahike's transact-tx-data
+** on a datom): added, it is asserted like [:db/add e a v] but keeps its own
+** tx; retracted, the current [e a v] is retracted with the datom's tx as
+** the retracting transaction (no current datom: a no-op). */
+
+static int do_datom(tx_state *st, const edn_value *ent) {
+    const edn_value *p = ent->u.tagged.val, *it;
+    const dl_attr *x;
+    edn_value v, at;
+    uint64_t e, tx;
+    bool added = true;
+    pbuf pb;
+    int rc;
+    if (!p || !edn_is_seq(p) || (p->n != 4 && p->n != 5) ||
+        p->u.items[0].type != EDN_INT || p->u.items[0].u.i < 0 ||
+        p->u.items[3].type != EDN_INT || p->u.items[3].u.i < 0 ||
+        (p->n == 5 && p->u.items[4].type != EDN_BOOL))
+        return dl_err_set(DATALITH_ETX,
+                          "Bad datom %s, expected #datahike/Datom [e a v tx "
+                          "added] with integer e and tx and boolean added",
+                          pstr(ent, &pb));
+    it = p->u.items;
+    e = (uint64_t)it[0].u.i;
+    tx = (uint64_t)it[3].u.i;
+    if (p->n == 5) added = it[4].u.b;
+    v = it[2];
+    {
+        edn_value op[5] = {edn_keyword(added ? K.add : K.retract), it[0],
+                           it[1], it[2], it[3]};
+        if ((rc = edn_vector(st->a, op, 5, &at)) != 0) return rc;
+    }
+    if ((rc = need_attr(st, &it[1], &at, &x)) != 0) return rc;
+    if (v.type == EDN_NIL)
+        return dl_err_set(DATALITH_ETX, "Cannot store nil as a value at %s",
+                          pstr(&at, &pb));
+    if (added) {
+        if (x->ref) {
+            uint64_t r;
+            if ((rc = entid_strict(st, &v, &r)) != 0) return rc;
+            v = edn_int((int64_t)r);
+        }
+        if ((rc = dl_schema_check_value(st->schema, x, &v, &at, 0)) != 0)
+            return rc;
+        return transact_add_tx(st, e, it[1].u.sym, x, &v, tx);
+    }
+    {
+        dl_datom old, d;
+        bool found;
+        if ((rc = cur_eav(st, e, it[1].u.sym, &v, &old, &found)) != 0)
+            return rc;
+        if (!found) return 0;
+        d = old;
+        d.tx = tx;
+        d.added = false;
+        return emit(st, &d, &old);
+    }
+}
+
+/* ---- purge ----
+**
+** Purge ops remove datoms physically, from the current AND the temporal
+** indexes, so that not even history shows them (Datahike's
+** transact-purge-datom: nothing is added to :tx-data).  While the ops run,
+** the matching current datoms leave the working trees (later ops no longer
+** see them) and the pattern is queued; once dl_db_apply has built db-after,
+** purge_apply() removes every datom matching a queued pattern from all six
+** trees of db-after:
+**
+**   [:db/purge e a v]          EAVT prefix [e a v]
+**   [:db.purge/attribute e a]  EAVT prefix [e a]      + component entities
+**   [:db.purge/entity e]       EAVT prefix [e], AVET [ref e] for every ref
+**                              attribute                + component entities
+**   [:db.history.purge/before t]  each history datom of a tx whose
+**                              :db/txInstant is before t and that is not
+**                              current (exact 5-field TEAVT key)
+*/
+
+typedef struct tx_purge {
+    dl_datom key;
+    unsigned nf;  /* key fields that must match */
+    dl_index o;   /* DL_EAVT or DL_AVET prefix; DL_TEAVT: one exact datom */
+} tx_purge;
+
+static int purge_queue(tx_state *st, dl_index o, const dl_datom *key,
+                       unsigned nf) {
+    tx_purge pg = {*key, nf, o};
+    int rc;
+    if ((rc = edn_clone(st->a, &key->v, &pg.key.v)) != 0) return rc;
+    if ((rc = vec_push(&st->purged, &pg, sizeof pg)) != 0) return rc;
+    if (o == DL_EAVT || o == DL_AVET) {
+        tx_vec r = {0};
+        rc = scan(st, o, key, nf, 0, &r);
+        for (size_t i = 0; rc == 0 && i < r.n; i++) {
+            dl_datom *d = &((dl_datom *)r.p)[i];
+            if ((rc = bt_remove(&st->eavt, d, NULL)) == 0)
+                rc = bt_remove(&st->avet, d, NULL);
+        }
+        free(r.p);
+    }
+    return rc;
+}
+
+/* The datoms history shows for a prefix: current ones (working trees) and
+** the temporal ones of `before`. */
+static int history_scan(tx_state *st, dl_index o, const dl_datom *key,
+                        unsigned nf, tx_vec *out) {
+    int rc = scan(st, o, key, nf, 0, out);
+    if (rc == 0)
+        rc = scan_tree(st,
+                       &st->before->idx[o == DL_EAVT ? DL_TEAVT : DL_TAVET],
+                       o == DL_EAVT ? DL_TEAVT : DL_TAVET, key, nf, 0, out);
+    return rc;
+}
+
+/* Datahike's purge-components: [:db.purge/entity v] for every component
+** value among ds. */
+static int push_purge_components(tx_state *st, const dl_datom *ds, size_t n) {
+    for (size_t i = n; i-- > 0;) {
+        const dl_attr *x = attr_of(st, ds[i].a);
+        if (x && x->component && ds[i].v.type == EDN_INT) {
+            edn_value it[2], op;
+            int rc;
+            it[0] = edn_keyword(K.purge_entity);
+            it[1] = ds[i].v;
+            if ((rc = edn_vector(st->a, it, 2, &op)) != 0) return rc;
+            if ((rc = push(st, &op)) != 0) return rc;
+        }
+    }
+    return 0;
+}
+
+static int u64_cmp(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static int purge_before(tx_state *st, int64_t ms) {
+    dl_datom k = {.a = K.tx_instant};
+    tx_vec txi = {0}, hist = {0}, comp = {0};
+    uint64_t *txs = NULL;
+    size_t ntx = 0;
+    bt_cursor *c = NULL;
+    int rc;
+    /* the transactions whose instant is before ms */
+    rc = scan_tree(st, &st->before->idx[DL_AEVT], DL_AEVT, &k, 1, 0, &txi);
+    if (rc) goto out;
+    txs = malloc((txi.n ? txi.n : 1) * sizeof *txs);
+    if (!txs) {
+        rc = dl_err_nomem();
+        goto out;
+    }
+    for (size_t i = 0; i < txi.n; i++) {
+        dl_datom *d = &((dl_datom *)txi.p)[i];
+        if (d->v.type == EDN_INST && d->v.u.ms < ms) txs[ntx++] = d->e;
+    }
+    qsort(txs, ntx, sizeof *txs, u64_cmp);
+    /* their history datoms that are not current */
+    if (ntx) {
+        if ((rc = bt_cursor_open(&st->before->idx[DL_TEAVT], &c)) != 0)
+            goto out;
+        rc = bt_cursor_first(c);
+        while (rc == 0 && bt_cursor_valid(c)) {
+            dl_datom d;
+            bt_cursor_get(c, &d);
+            if (bsearch(&d.tx, txs, ntx, sizeof *txs, u64_cmp)) {
+                if ((rc = edn_clone(st->a, &d.v, &d.v)) != 0) break;
+                if ((rc = vec_push(&hist, &d, sizeof d)) != 0) break;
+            }
+            rc = bt_cursor_next(c);
+        }
+        if (rc == 0) rc = bt_cursor_error(c);
+        bt_cursor_close(c);
+        if (rc < 0) goto out;
+        rc = 0;
+    }
+    for (size_t i = 0; i < hist.n && rc == 0; i++) {
+        dl_datom *d = &((dl_datom *)hist.p)[i], cur;
+        bool found;
+        if ((rc = cur_eav(st, d->e, d->a, &d->v, &cur, &found)) != 0) break;
+        if (found && cur.tx == d->tx && d->added) continue; /* current */
+        if ((rc = purge_queue(st, DL_TEAVT, d, 5)) != 0) break;
+        rc = vec_push(&comp, d, sizeof *d);
+    }
+    if (rc == 0) rc = push_purge_components(st, comp.p, comp.n);
+out:
+    free(txs);
+    free(txi.p);
+    free(hist.p);
+    free(comp.p);
+    return rc;
+}
+
+static int do_purge(tx_state *st, const edn_value *ent) {
+    const edn_value *it = ent->u.items;
+    const edn_sym *op = it[0].u.sym;
+    const dl_attr *x;
+    uint64_t e;
+    bool found;
+    pbuf p;
+    int rc;
+    if (!st->before->config->keep_history)
+        return dl_err_set(DATALITH_ETX, "%s",
+                          op == K.purge ? "Purge is only available in "
+                                          "temporal databases."
+                          : op == K.purge_attr
+                              ? "Purge attribute is only available in "
+                                "temporal databases."
+                              : "Purge entity is only available in "
+                                "temporal databases.");
+    if (op == K.purge_before) {
+        if (ent->n != 2 || it[1].type != EDN_INST)
+            return dl_err_set(DATALITH_ETX,
+                              "Bad %s, expected [:db.history.purge/before "
+                              "#inst \"…\"]",
+                              pstr(ent, &p));
+        return purge_before(st, it[1].u.ms);
+    }
+    if ((op == K.purge && ent->n != 4) || (op == K.purge_attr && ent->n != 3) ||
+        (op == K.purge_entity && ent->n != 2))
+        return unknown_op(ent);
+    if ((rc = entid(st, &it[1], &e, &found)) != 0) return rc;
+    if (!found)
+        return dl_err_set(DATALITH_ETX,
+                          "Can't find entity with ID %s to be purged",
+                          pstr(&it[1], &p));
+    if (op == K.purge) {
+        dl_datom k = {.e = e};
+        if ((rc = need_attr(st, &it[2], ent, &x)) != 0) return rc;
+        k.a = it[2].u.sym;
+        k.v = it[3];
+        if (x->ref) {
+            uint64_t r;
+            if ((rc = entid_strict(st, &it[3], &r)) != 0) return rc;
+            k.v = edn_int((int64_t)r);
+        }
+        return purge_queue(st, DL_EAVT, &k, 3);
+    }
+    {
+        dl_datom k = {.e = e};
+        tx_vec hist = {0};
+        unsigned nf = 1;
+        if (op == K.purge_attr) {
+            if ((rc = need_attr(st, &it[2], ent, &x)) != 0) return rc;
+            k.a = it[2].u.sym;
+            nf = 2;
+        }
+        rc = history_scan(st, DL_EAVT, &k, nf, &hist);
+        if (rc == 0) rc = purge_queue(st, DL_EAVT, &k, nf);
+        if (rc == 0 && op == K.purge_entity) {
+            /* references to e, through every ref attribute */
+            size_t n = dl_schema_count(st->schema);
+            for (size_t i = 0; i < n && rc == 0; i++) {
+                const dl_attr *r = dl_schema_at(st->schema, i);
+                dl_datom rk = {.v = edn_int((int64_t)e)};
+                if (!r->ref || !r->ident) continue;
+                rk.a = r->ident;
+                rc = purge_queue(st, DL_AVET, &rk, 2);
+            }
+        }
+        if (rc == 0) rc = push_purge_components(st, hist.p, hist.n);
+        free(hist.p);
+        return rc;
+    }
+}
+
+/* Remove from every tree of db (fresh from dl_db_apply, not shared) the
+** datoms the queued purges name; db->hash follows the current datoms.  The
+** value then carries no log-tail record, so its commit flushes the trees. */
+static int purge_apply(tx_state *st, dl_db *db) {
+    tx_purge *pg = st->purged.p;
+    int rc = 0;
+    for (size_t i = 0; i < st->purged.n && rc == 0; i++) {
+        tx_vec cur = {0}, tmp = {0};
+        if (pg[i].o == DL_TEAVT) {
+            rc = vec_push(&tmp, &pg[i].key, sizeof pg[i].key);
+        } else {
+            bool e = pg[i].o == DL_EAVT;
+            rc = scan_tree(st, &db->idx[e ? DL_EAVT : DL_AVET],
+                           e ? DL_EAVT : DL_AVET, &pg[i].key, pg[i].nf, 0,
+                           &cur);
+            if (rc == 0)
+                rc = scan_tree(st, &db->idx[e ? DL_TEAVT : DL_TAVET],
+                               e ? DL_TEAVT : DL_TAVET, &pg[i].key,
+                               pg[i].nf, 0, &tmp);
+        }
+        for (size_t j = 0; rc == 0 && j < cur.n + tmp.n; j++) {
+            dl_datom *d = j < cur.n ? &((dl_datom *)cur.p)[j]
+                                    : &((dl_datom *)tmp.p)[j - cur.n];
+            if (dl_schema_is_schema_attr(d->a) || d->a == K.ident) {
+                pbuf p;
+                rc = dl_err_set(DATALITH_EUNSUPPORTED,
+                                "Purging schema datoms is not supported: %s",
+                                pdatom(d, &p));
+            }
+        }
+        for (size_t j = 0; rc == 0 && j < cur.n; j++) {
+            dl_datom *d = &((dl_datom *)cur.p)[j];
+            int changed = 0;
+            rc = bt_remove(&db->idx[DL_EAVT], d, &changed);
+            if (rc == 0) rc = bt_remove(&db->idx[DL_AEVT], d, NULL);
+            if (rc == 0) rc = bt_remove(&db->idx[DL_AVET], d, NULL);
+            if (rc == 0 && changed) db->hash -= dl_datom_hash(d);
+        }
+        for (size_t j = 0; rc == 0 && j < tmp.n; j++) {
+            dl_datom *d = &((dl_datom *)tmp.p)[j];
+            rc = bt_remove(&db->idx[DL_TEAVT], d, NULL);
+            if (rc == 0) rc = bt_remove(&db->idx[DL_TAEVT], d, NULL);
+            if (rc == 0) rc = bt_remove(&db->idx[DL_TAVET], d, NULL);
+        }
+        free(cur.p);
+        free(tmp.p);
+    }
+    if (rc == 0 && st->purged.n) {
+        free(db->txdata);
+        db->txdata = NULL;
+        db->txdata_len = db->txdata_n = 0;
+    }
+    return rc;
+}
+
 /* ---- the driver ---- */
 
 static int run_once(tx_state *st, const edn_value *tx_data,
@@ -1077,6 +1415,8 @@ static int run_once(tx_state *st, const edn_value *tx_data,
             rc = do_map(st, &ent);
         else if (edn_is_seq(&ent))
             rc = do_list(st, &ent);
+        else if (ent.type == EDN_TAGGED && ent.u.tagged.tag == K.datom)
+            rc = do_datom(st, &ent);
         else {
             pbuf p;
             rc = dl_err_set(DATALITH_ETX,
@@ -1097,6 +1437,7 @@ static void state_reset(tx_state *st) {
     st->data.n = 0;
     st->stack.n = 0;
     st->touched.n = 0;
+    st->purged.n = 0;
 }
 
 static void state_start(tx_state *st) {
@@ -1220,6 +1561,8 @@ int dl_tx_run(const dl_db *before, const edn_value *tx_data,
                          st.tx, instant, &out->db_after);
         free(ch);
         if (rc) goto fail_state;
+        if (st.purged.n && (rc = purge_apply(&st, out->db_after)) != 0)
+            goto fail_state;
     }
     if (st.schema_changed) {
         used_ctx u = {before, out->db_after};
@@ -1273,6 +1616,7 @@ int dl_tx_run(const dl_db *before, const edn_value *tx_data,
     free(st.tempids.p);
     free(st.upserted.p);
     free(st.touched.p);
+    free(st.purged.p);
     free(meta.p);
     return 0;
 
@@ -1286,6 +1630,7 @@ fail:
     free(st.tempids.p);
     free(st.upserted.p);
     free(st.touched.p);
+    free(st.purged.p);
     free(meta.p);
     return rc;
 }

@@ -495,12 +495,16 @@ TEST(syntax_errors) {
           " match schema definition. Must be conform to: long?");
     FAILS(db, "[[:db.fn/call inc 1]]", DATALITH_EUNSUPPORTED,
           "Transaction functions are not supported: [:db.fn/call inc 1]");
-    FAILS(db, "[[:db/purge 8 :age 1]]", DATALITH_EUNSUPPORTED,
-          "Purge is not supported yet: [:db/purge 8 :age 1]");
+    FAILS(db, "[[:db.purge/entity [:name \"nobody\"]]]", DATALITH_ETX,
+          "Can't find entity with ID [:name \"nobody\"] to be purged");
     dl_db_release(db);
     db = empty_db(MEM_NOHIST);
-    FAILS(db, "[[:db.purge/entity 8]]", DATALITH_ETX,
+    FAILS(db, "[[:db/purge 8 :age 1]]", DATALITH_ETX,
           "Purge is only available in temporal databases.");
+    FAILS(db, "[[:db.purge/attribute 8 :age]]", DATALITH_ETX,
+          "Purge attribute is only available in temporal databases.");
+    FAILS(db, "[[:db.purge/entity 8]]", DATALITH_ETX,
+          "Purge entity is only available in temporal databases.");
     dl_db_release(db);
 }
 
