@@ -23,6 +23,7 @@
 #include "db/tx.h"
 #include "db/view.h"
 #include "index/btree.h"
+#include "remote/remote.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -55,6 +56,10 @@ DATALITH_API int datalith_database_exists(const char *config,
     int rc, exists = 0;
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
+    rc = dl_remote_route(config, config_len, fmt); /* core/remote */
+    if (rc < 0) return rc;
+    if (rc == DL_ROUTE_PEER)
+        return dl_remote_database_exists(config, config_len, fmt, out);
     dl_arena_init(&a, 0);
     rc = api_config(&a, config, config_len, fmt, &cfg);
     if (!rc) rc = dl_db_exists(&cfg, &exists);
@@ -92,6 +97,10 @@ DATALITH_API int datalith_create_database(const char *config,
     int rc;
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
+    rc = dl_remote_route(config, config_len, fmt); /* core/remote */
+    if (rc < 0) return rc;
+    if (rc != DL_ROUTE_LOCAL)
+        return dl_remote_create_database(config, config_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     rc = api_config(&a, config, config_len, fmt, &cfg);
     if (!rc) rc = dl_db_create(&cfg);
@@ -120,6 +129,10 @@ DATALITH_API int datalith_delete_database(const char *config,
     dl_config cfg;
     int rc;
     dl_err_clear();
+    rc = dl_remote_route(config, config_len, fmt); /* core/remote */
+    if (rc < 0) return rc;
+    if (rc != DL_ROUTE_LOCAL)
+        return dl_remote_delete_database(config, config_len, fmt);
     dl_arena_init(&a, 0);
     rc = api_config(&a, config, config_len, fmt, &cfg);
     if (!rc) rc = dl_db_delete(&cfg);
@@ -137,6 +150,9 @@ DATALITH_API int datalith_connect(const char *config, size_t config_len,
     int rc;
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
+    rc = dl_remote_route(config, config_len, fmt); /* core/remote */
+    if (rc < 0) return rc;
+    if (rc == DL_ROUTE_PEER) return dl_rpeer_connect(config, config_len, fmt, out);
     dl_arena_init(&a, 0);
     rc = api_config(&a, config, config_len, fmt, &cfg);
     if (!rc) rc = dl_conn_open(&cfg, &c);
@@ -146,20 +162,23 @@ DATALITH_API int datalith_connect(const char *config, size_t config_len,
 }
 
 DATALITH_API void datalith_conn_release(datalith_conn *conn) {
-    if (conn) dl_conn_release(TO_CONN(conn));
+    if (DL_REMOTE_HANDLE(conn)) dl_rpeer_conn_release(conn);
+    else if (conn) dl_conn_release(TO_CONN(conn));
 }
 
 DATALITH_API int datalith_conn_db(datalith_conn *conn, datalith_db **out) {
     dl_db *db = NULL;
     dl_err_clear();
     if (!conn || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
+    if (DL_REMOTE_HANDLE(conn)) return dl_rpeer_conn_db(conn, out);
     int rc = dl_conn_db(TO_CONN(conn), &db);
     if (!rc) *out = (datalith_db *)(void *)db;
     return rc;
 }
 
 DATALITH_API void datalith_db_release(datalith_db *db) {
-    if (db) dl_view_release(TO_DB(db)); /* also frees a filter chain */
+    if (DL_REMOTE_HANDLE(db)) dl_rpeer_db_release(db);
+    else if (db) dl_view_release(TO_DB(db)); /* also frees a filter chain */
 }
 
 /* ---- writes ---- */
@@ -177,6 +196,10 @@ DATALITH_API int datalith_transact(datalith_conn *conn, const char *tx,
     dl_err_clear();
     memset(&rep, 0, sizeof rep);
     if (!conn) return dl_err_set(DATALITH_EINVAL, "NULL connection");
+    if (DL_REMOTE_HANDLE(conn))
+        return dl_rpeer_transact(conn, tx, tx_len, fmt, out, out_len);
+    if (dl_remote_conn_writer(TO_CONN(conn)))
+        return dl_remote_transact(TO_CONN(conn), tx, tx_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, tx, tx_len, fmt, "tx-data", &in);
     if (rc) goto done;
@@ -215,6 +238,8 @@ DATALITH_API int datalith_schema(datalith_db *dbh, int fmt, char **out,
     int rc;
     dl_err_clear();
     if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
+    if (DL_REMOTE_HANDLE(dbh))
+        return dl_rpeer_forward("schema", dbh, 0, NULL, NULL, fmt, out, out_len);
     dl_arena_init(&a, 0);
     rc = dl_schema_to_edn(&a, TO_DB(dbh)->schema, &v);
     if (!rc) rc = dl_api_write(&v, fmt, out, out_len);
@@ -229,6 +254,9 @@ DATALITH_API int datalith_reverse_schema(datalith_db *dbh, int fmt, char **out,
     int rc;
     dl_err_clear();
     if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
+    if (DL_REMOTE_HANDLE(dbh))
+        return dl_rpeer_forward("reverse-schema", dbh, 0, NULL, NULL, fmt, out,
+                                out_len);
     dl_arena_init(&a, 0);
     rc = dl_schema_reverse_to_edn(&a, TO_DB(dbh)->schema, &v);
     if (!rc) rc = dl_api_write(&v, fmt, out, out_len);

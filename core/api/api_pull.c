@@ -13,6 +13,7 @@
 
 #include "db/db.h"
 #include "pull/pull.h"
+#include "remote/remote.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -32,6 +33,11 @@ static int api_pull(datalith_db *dbh, const char *selector,
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
     if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
+    if (DL_REMOTE_HANDLE(dbh)) /* core/remote */
+        return dl_rpeer_forward(many ? "pull-many" : "pull", dbh, 2,
+                                (const char *const[]){selector, ids},
+                                (const size_t[]){selector_len, ids_len}, fmt,
+                                out, out_len);
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, selector, selector_len, fmt, "selector", &pattern);
     if (!rc) rc = dl_api_read(&a, ids, ids_len, fmt, many ? "eids" : "eid", &id);

@@ -16,6 +16,7 @@
 
 #include "db/db.h"
 #include "query/query.h"
+#include "remote/remote.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -65,6 +66,11 @@ DATALITH_API int datalith_query_stats(const char *query, size_t query_len,
     edn_value qv, res, plan, st;
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
+    int rr = dl_rpeer_dbs_remote(dbs, dbs_count); /* core/remote */
+    if (rr)
+        return rr < 0 ? rr
+                      : dl_rpeer_query("query-stats", query, query_len, dbs, dbs_count,
+                                       inputs, inputs_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     int rc = aq_run(&a, query, query_len, dbs, dbs_count, inputs, inputs_len,
                     fmt, &qv, &res, &plan);
@@ -126,6 +132,11 @@ DATALITH_API int datalith_explain(const char *query, size_t query_len,
     dl_buf b = DL_BUF_INIT;
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
+    int rr = dl_rpeer_dbs_remote(dbs, dbs_count); /* core/remote */
+    if (rr)
+        return rr < 0 ? rr
+                      : dl_rpeer_query("explain", query, query_len, dbs, dbs_count,
+                                       inputs, inputs_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     int rc = aq_run(&a, query, query_len, dbs, dbs_count, inputs, inputs_len,
                     fmt, &qv, &res, &plan);
@@ -149,6 +160,11 @@ DATALITH_API int datalith_q(const char *query, size_t query_len,
     edn_value qv, res;
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
+    int rr = dl_rpeer_dbs_remote(dbs, dbs_count); /* core/remote */
+    if (rr)
+        return rr < 0 ? rr
+                      : dl_rpeer_query("q", query, query_len, dbs, dbs_count,
+                                       inputs, inputs_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     int rc = aq_run(&a, query, query_len, dbs, dbs_count, inputs, inputs_len,
                     fmt, &qv, &res, NULL);

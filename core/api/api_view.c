@@ -18,6 +18,7 @@
 #include "db/schema.h"
 #include "db/tx.h"
 #include "db/view.h"
+#include "remote/remote.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -165,6 +166,8 @@ int api_index_datoms(datalith_db *dbh, const char *args, size_t args_len,
 
     dl_err_clear();
     if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
+    if (DL_REMOTE_HANDLE(dbh)) /* core/remote */
+        return dl_rpeer_forward(op, dbh, 1, &args, &args_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     memset(&key, 0, sizeof key);
     rc = dl_api_read(&a, args, args_len, fmt, op, &in);
@@ -259,6 +262,9 @@ DATALITH_API int datalith_index_range(datalith_db *dbh, const char *args,
 
     dl_err_clear();
     if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
+    if (DL_REMOTE_HANDLE(dbh)) /* core/remote */
+        return dl_rpeer_forward("index-range", dbh, 1, &args, &args_len, fmt,
+                                out, out_len);
     dl_arena_init(&a, 0);
     memset(&lo, 0, sizeof lo);
     memset(&hi, 0, sizeof hi);
@@ -303,6 +309,7 @@ DATALITH_API int datalith_history(datalith_db *db, datalith_db **out) {
     dl_db *v = NULL;
     dl_err_clear();
     if (!db || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
+    if (DL_REMOTE_HANDLE(db)) return dl_rpeer_view("history", db, NULL, 0, 0, out);
     int rc = dl_view_history(TO_DB(db), &v);
     if (!rc) *out = TO_H(v);
     return rc;
@@ -316,6 +323,8 @@ static int time_view(datalith_db *db, const char *tp, size_t tp_len, int fmt,
     int rc;
     dl_err_clear();
     if (!db || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
+    if (DL_REMOTE_HANDLE(db)) /* core/remote */
+        return dl_rpeer_view(as_of ? "as-of" : "since", db, tp, tp_len, fmt, out);
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, tp, tp_len, fmt, as_of ? "as-of" : "since", &v);
     if (!rc)
@@ -370,6 +379,7 @@ DATALITH_API int datalith_db_filter(datalith_db *db, datalith_filter_fn pred,
     int rc;
     dl_err_clear();
     if (!db || !pred || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
+    if (DL_REMOTE_HANDLE(db)) return dl_rpeer_unsupported("filter");
     if (fmt != DATALITH_FORMAT_EDN && fmt != DATALITH_FORMAT_JSON &&
         fmt != DATALITH_FORMAT_CBOR)
         return dl_err_set(DATALITH_EINVAL, "unknown format %d", fmt);
@@ -385,7 +395,7 @@ DATALITH_API int datalith_db_filter(datalith_db *db, datalith_filter_fn pred,
 DATALITH_API int datalith_is_filtered(datalith_db *db, int *out) {
     dl_err_clear();
     if (!db || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
-    *out = dl_view_is_filtered(TO_DB(db)) ? 1 : 0;
+    *out = DL_REMOTE_HANDLE(db) ? 0 : dl_view_is_filtered(TO_DB(db)) ? 1 : 0;
     return DATALITH_OK;
 }
 
@@ -402,6 +412,9 @@ DATALITH_API int datalith_entity(datalith_db *dbh, const char *eid,
 
     dl_err_clear();
     if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
+    if (DL_REMOTE_HANDLE(dbh)) /* core/remote */
+        return dl_rpeer_forward("entity", dbh, 1, &eid, &eid_len, fmt, out,
+                                out_len);
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, eid, eid_len, fmt, "entity", &in);
     if (!rc) rc = resolve_eid(db, &in, &e, &found);
@@ -480,6 +493,8 @@ DATALITH_API int datalith_metrics(datalith_db *dbh, int fmt, char **out,
 
     dl_err_clear();
     if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
+    if (DL_REMOTE_HANDLE(dbh)) /* core/remote */
+        return dl_rpeer_forward("metrics", dbh, 0, NULL, NULL, fmt, out, out_len);
     dl_arena_init(&a, 0);
     ents = (vals){&a, NULL, 0, 0};
     rc = dl_scan_open(db, DL_EAVT, NULL, 0, NULL, 0, false, &s);
@@ -596,6 +611,7 @@ DATALITH_API int datalith_with(datalith_db *dbh, const char *tx, size_t tx_len,
     int rc;
     dl_err_clear();
     if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
+    if (DL_REMOTE_HANDLE(dbh)) return dl_rpeer_unsupported("with");
     dl_arena_init(&a, 0);
     rc = run_with(TO_DB(dbh), tx, tx_len, fmt, &a, &rep);
     if (!rc) {
@@ -614,6 +630,7 @@ DATALITH_API int datalith_db_with(datalith_db *dbh, const char *tx,
     int rc;
     dl_err_clear();
     if (!dbh || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
+    if (DL_REMOTE_HANDLE(dbh)) return dl_rpeer_unsupported("db-with");
     dl_arena_init(&a, 0);
     rc = run_with(TO_DB(dbh), tx, tx_len, fmt, &a, &rep);
     if (!rc) {
