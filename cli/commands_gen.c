@@ -57,6 +57,16 @@ static int cli_call_transact(const cli_arg *a, int fmt, cli_ret *out) {
     return rc;
 }
 
+static const cli_argdef cli_args_load_entities[] = {
+    {"conn", CLI_K_HANDLE_CONN, "the connection"},
+    {"entities", CLI_K_VALUE, "a vector of [e a v tx added] records"},
+};
+static int cli_call_load_entities(const cli_arg *a, int fmt, cli_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_load_entities(a[0].conn, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
 static const cli_argdef cli_args_with[] = {
     {"db", CLI_K_HANDLE_DB, "the snapshot"},
     {"tx", CLI_K_VALUE, "the transaction data"},
@@ -224,6 +234,10 @@ const cli_op cli_ops[] = {
      "Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed. Returns the transaction report {:db-before :db-after :tx-data :tempids :tx-meta}.",
      "the transaction report",
      2, cli_args_transact, CLI_K_VALUE, cli_call_transact},
+    {"load-entities", "load-entities",
+     "Bulk-load raw [e a v tx added] records (vectors or datoms) from another database, in order, as one commit; entity and transaction ids are remapped (one new id per source id), :db/txInstant records land on the new transaction entities. Returns the report {:db-before :db-after :tx-data :tempids {} :tx-meta {}}.",
+     "the transaction report",
+     2, cli_args_load_entities, CLI_K_VALUE, cli_call_load_entities},
     {"with", "with",
      "Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot.",
      "the transaction report",
@@ -281,4 +295,4 @@ const cli_op cli_ops[] = {
      "the metrics map",
      1, cli_args_metrics, CLI_K_VALUE, cli_call_metrics},
 };
-const size_t cli_op_count = 20;
+const size_t cli_op_count = 21;

@@ -281,6 +281,33 @@ DATALITH_API int datalith_transact(datalith_conn *conn, const char *tx,
                                    size_t tx_len, int fmt, char **out,
                                    size_t *out_len);
 
+/* Bulk-load raw [e a v tx added] records (vectors or datoms) from another
+** database, in order, as one commit; entity and transaction ids are remapped
+** (one new id per source id), :db/txInstant records land on the new
+** transaction entities.  Returns the report {:db-before :db-after :tx-data
+** :tempids {} :tx-meta {}}.
+**
+** Parameters:
+**   conn                    [borrowed] the connection
+**   entities, entities_len  [borrowed] a vector of [e a v tx added] records
+**   fmt                     the encoding of `entities` and of the report
+**   out, out_len            [fresh] the transaction report
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_ETX      transaction rejected
+**   DATALITH_ESCHEMA  schema violation
+**   DATALITH_EPARSE   malformed input text or bytes (has a position)
+**   DATALITH_ELOCKED  another writer holds the database
+**   DATALITH_EIO      an operating-system or store I/O failure
+**   DATALITH_ENOMEM   out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  May block on
+** I/O.  Stability: stable, since 0.3.0. */
+DATALITH_API int datalith_load_entities(datalith_conn *conn,
+                                        const char *entities,
+                                        size_t entities_len, int fmt,
+                                        char **out, size_t *out_len);
+
 /* Apply tx-data to a snapshot without committing; returns the transaction
 ** report.  Rejected on a filtered snapshot.
 **

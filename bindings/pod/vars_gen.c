@@ -93,6 +93,16 @@ static int pod_call_transact(const pod_arg *a, int fmt, pod_ret *out) {
     return rc;
 }
 
+static const pod_argdef pod_args_load_entities[] = {
+    {"conn", POD_K_HANDLE_CONN, "the connection"},
+    {"entities", POD_K_VALUE, "a vector of [e a v tx added] records"},
+};
+static int pod_call_load_entities(const pod_arg *a, int fmt, pod_ret *out) {
+    (void)a; (void)fmt; (void)out;
+    int rc = datalith_load_entities(a[0].conn, a[1].s, a[1].n, fmt, &out->s, &out->n);
+    return rc;
+}
+
 static const pod_argdef pod_args_with[] = {
     {"db", POD_K_HANDLE_DB, "the snapshot"},
     {"tx", POD_K_VALUE, "the transaction data"},
@@ -335,6 +345,10 @@ const pod_op pod_ops[] = {
      "Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed. Returns the transaction report {:db-before :db-after :tx-data :tempids :tx-meta}.",
      "the transaction report",
      2, pod_args_transact, POD_K_VALUE, pod_call_transact},
+    {"load-entities", "load-entities",
+     "Bulk-load raw [e a v tx added] records (vectors or datoms) from another database, in order, as one commit; entity and transaction ids are remapped (one new id per source id), :db/txInstant records land on the new transaction entities. Returns the report {:db-before :db-after :tx-data :tempids {} :tx-meta {}}.",
+     "the transaction report",
+     2, pod_args_load_entities, POD_K_VALUE, pod_call_load_entities},
     {"with", "with",
      "Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot.",
      "the transaction report",
@@ -416,7 +430,7 @@ const pod_op pod_ops[] = {
      "a negative id below -1000000, or :db/current-tx for :db.part/tx",
      1, pod_args_tempid, POD_K_VALUE, pod_call_tempid},
 };
-const size_t pod_op_count = 30;
+const size_t pod_op_count = 31;
 
 const char *const pod_var_meta[] = {
     "{:doc \"The library version as \\\"MAJOR.MINOR.PATCH\\\".\" :arglists ([])}",
@@ -429,6 +443,7 @@ const char *const pod_var_meta[] = {
     "{:doc \"The current snapshot of the connection's database (Datahike's @conn).\" :arglists ([conn])}",
     "{:doc \"Drop one reference to a snapshot (Datalith's explicit counterpart of garbage collection; Datahike's pod calls it release-db).\" :arglists ([db])}",
     "{:doc \"Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed. Returns the transaction report {:db-before :db-after :tx-data :tempids :tx-meta}.\" :arglists ([conn tx])}",
+    "{:doc \"Bulk-load raw [e a v tx added] records (vectors or datoms) from another database, in order, as one commit; entity and transaction ids are remapped (one new id per source id), :db/txInstant records land on the new transaction entities. Returns the report {:db-before :db-after :tx-data :tempids {} :tx-meta {}}.\" :arglists ([conn entities])}",
     "{:doc \"Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot.\" :arglists ([db tx])}",
     "{:doc \"The snapshot after applying tx-data without committing: (:db-after (with db tx)).\" :arglists ([db tx])}",
     "{:doc \"Run a Datalog query (vector, map or EDN string form) against snapshots and inputs. Returns a set of tuples, a vector, or a scalar, as the :find spec says.\" :arglists ([query & args])}",

@@ -208,7 +208,7 @@ const char *datalith_status_name(int code);
 %apply (datalith_db *const *DL_DBS, size_t DL_DBS_COUNT) { (datalith_db *const *dbs, size_t dbs_count) };
 %apply datalith_db **DL_DB_OUT { datalith_db **out };
 %apply int DL_FORMAT_EDN { int fmt };
-%apply (const char *DL_TEXT, size_t DL_TEXT_LEN) { (const char *args, size_t args_len), (const char *config, size_t config_len), (const char *eid, size_t eid_len), (const char *eids, size_t eids_len), (const char *in, size_t in_len), (const char *inputs, size_t inputs_len), (const char *part, size_t part_len), (const char *query, size_t query_len), (const char *selector, size_t selector_len), (const char *time_point, size_t time_point_len), (const char *tx, size_t tx_len) };
+%apply (const char *DL_TEXT, size_t DL_TEXT_LEN) { (const char *args, size_t args_len), (const char *config, size_t config_len), (const char *eid, size_t eid_len), (const char *eids, size_t eids_len), (const char *entities, size_t entities_len), (const char *in, size_t in_len), (const char *inputs, size_t inputs_len), (const char *part, size_t part_len), (const char *query, size_t query_len), (const char *selector, size_t selector_len), (const char *time_point, size_t time_point_len), (const char *tx, size_t tx_len) };
 %apply (char **DL_TEXT_OUT, size_t *DL_TEXT_OUT_LEN) { (char **out, size_t *out_len) };
 
 /* ---- operations (spec :ops, :implemented, no callbacks) ---- */
@@ -252,6 +252,10 @@ void datalith_db_release(datalith_db *db);
 /* Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed */
 %rename(transact) datalith_transact;
 datalith_rc datalith_transact(datalith_conn *conn, const char *tx, size_t tx_len, int fmt, char **out, size_t *out_len);
+
+/* Bulk-load raw [e a v tx added] records (vectors or datoms) from another database, in order, as one commit; entity and transaction ids are remapped (one new id per source id), :db/txInstant records land on the new transaction entities */
+%rename(load_entities) datalith_load_entities;
+datalith_rc datalith_load_entities(datalith_conn *conn, const char *entities, size_t entities_len, int fmt, char **out, size_t *out_len);
 
 /* Apply tx-data to a snapshot without committing; returns the transaction report */
 %rename(with) datalith_with;

@@ -1641,3 +1641,277 @@ void dl_tx_report_release(dl_tx_report *r) {
         r->db_after = NULL;
     }
 }
+
+/* ---- load-entities ----
+**
+** Datahike's transact-entities-directly: raw [e a v tx added] records from
+** another database (an export) are written with their ids remapped, in
+** input order.  No tempids, upserts or transaction functions; no automatic
+** :db/txInstant.
+**
+**   source tx t  ──▶ one new tx id per t (max-tx + 1, + 2 …), allocated
+**                    the first time t is seen
+**   source eid e ──▶ one new eid per e (max-eid + 1 …); a ref value v is
+**                    mapped the same way (allocated if not seen yet)
+**   [t :db/txInstant d t] (meta attributes) ──▶ on the new tx entity
+**
+** Card-one assertions replace the current value, card-many ones add,
+** retractions remove the current [e a v].  At the end max-tx is bumped once
+** more, as Datahike does (so the next transaction's id skips one). */
+
+typedef struct id_map {
+    uint64_t *k, *v; /* open addressing, key 0 = empty (k stored + 1) */
+    size_t n, cap;
+} id_map;
+
+static uint64_t id_hash(uint64_t x) {
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    return x;
+}
+
+static bool id_get(const id_map *m, uint64_t key, uint64_t *out) {
+    if (!m->cap) return false;
+    for (size_t i = id_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (m->k[i] == 0) return false;
+        if (m->k[i] == key + 1) {
+            *out = m->v[i];
+            return true;
+        }
+    }
+}
+
+static int id_put(id_map *m, uint64_t key, uint64_t val) {
+    if (2 * (m->n + 1) > m->cap) {
+        size_t nc = m->cap ? 2 * m->cap : 256;
+        uint64_t *nk = calloc(nc, sizeof *nk), *nv = calloc(nc, sizeof *nv);
+        if (!nk || !nv) {
+            free(nk);
+            free(nv);
+            return dl_err_nomem();
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            size_t j;
+            if (!m->k[i]) continue;
+            for (j = id_hash(m->k[i] - 1) & (nc - 1); nk[j];
+                 j = (j + 1) & (nc - 1))
+                ;
+            nk[j] = m->k[i];
+            nv[j] = m->v[i];
+        }
+        free(m->k);
+        free(m->v);
+        m->k = nk;
+        m->v = nv;
+        m->cap = nc;
+    }
+    for (size_t i = id_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (m->k[i] == 0 || m->k[i] == key + 1) {
+            if (m->k[i] == 0) m->n++;
+            m->k[i] = key + 1;
+            m->v[i] = val;
+            return 0;
+        }
+    }
+}
+
+static void id_free(id_map *m) {
+    free(m->k);
+    free(m->v);
+}
+
+static bool meta_attr(const edn_sym *a) {
+    return a == K.tx_instant || a == K.commit_id;
+}
+
+/* One record: a vector [e a v tx added] (or a #datahike/Datom). */
+static int load_fields(const edn_value *rec, const edn_value **f) {
+    pbuf p;
+    const edn_value *r = rec;
+    if (r->type == EDN_TAGGED && r->u.tagged.tag == K.datom)
+        r = r->u.tagged.val;
+    if (!edn_is_seq(r) || r->n != 5 || r->u.items[0].type != EDN_INT ||
+        r->u.items[0].u.i < 0 || r->u.items[3].type != EDN_INT ||
+        r->u.items[3].u.i < 0 || r->u.items[4].type != EDN_BOOL ||
+        (r->u.items[1].type != EDN_KEYWORD && r->u.items[1].type != EDN_INT))
+        return dl_err_set(DATALITH_ETX,
+                          "Bad entity record %s, expected [e a v tx added] "
+                          "with integer e and tx, a keyword (or attribute id) "
+                          "and a boolean",
+                          pstr(rec, &p));
+    *f = r->u.items;
+    return 0;
+}
+
+static int load_one(tx_state *st, const edn_value *rec, id_map *eids,
+                    id_map *tids, int64_t *instant) {
+    const edn_value *f;
+    const edn_sym *a;
+    const dl_attr *x;
+    uint64_t se, st_tx, ne, nt, nv_id;
+    edn_value v;
+    bool op;
+    pbuf p;
+    int rc;
+    if ((rc = load_fields(rec, &f)) != 0) return rc;
+    se = (uint64_t)f[0].u.i;
+    st_tx = (uint64_t)f[3].u.i;
+    op = f[4].u.b;
+    v = f[2];
+    if (f[1].type == EDN_INT) {
+        const dl_attr *ax;
+        if (!dl_schema_attribute_refs(st->schema))
+            return dl_err_set(DATALITH_ETX,
+                              "Configuration mismatch: import data with "
+                              "attribute references can not be imported into "
+                              "a database with no attribute references.");
+        ax = f[1].u.i > 0 ? dl_schema_attr_by_eid(st->schema,
+                                                  (uint64_t)f[1].u.i)
+                          : NULL;
+        if (!ax || !ax->ident)
+            return dl_err_set(DATALITH_ESCHEMA,
+                              "Bad entity attribute %lld at %s, no attribute "
+                              "has this id",
+                              (long long)f[1].u.i, pstr(rec, &p));
+        a = ax->ident;
+    } else {
+        a = f[1].u.sym;
+    }
+    if (a == K.install_attr) return 0;
+    if ((rc = need_attr(st, &(edn_value){.type = EDN_KEYWORD, .u.sym = a},
+                        rec, &x)) != 0)
+        return rc;
+    if (v.type == EDN_NIL)
+        return dl_err_set(DATALITH_ETX, "Cannot store nil as a value at %s",
+                          pstr(rec, &p));
+
+    if (meta_attr(a)) {
+        nt = st->tx + 1; /* max-tid */
+        if (!id_get(tids, st_tx, &nt)) nt = st->tx + 1;
+        st->tx = st->tx + 1;
+        if ((rc = id_put(tids, se, nt)) != 0) return rc;
+        if ((rc = id_put(eids, se, nt)) != 0) return rc;
+        ne = nt;
+        if (a == K.tx_instant && v.type == EDN_INST && v.u.ms > *instant)
+            *instant = v.u.ms;
+    } else {
+        if (!id_get(tids, st_tx, &nt)) {
+            nt = ++st->tx;
+            if ((rc = id_put(tids, st_tx, nt)) != 0) return rc;
+        }
+        if (x->ref && v.type == EDN_INT && v.u.i >= 0) {
+            if (!id_get(eids, (uint64_t)v.u.i, &nv_id)) {
+                nv_id = next_eid(st);
+                advance(st, nv_id);
+                if ((rc = id_put(eids, (uint64_t)v.u.i, nv_id)) != 0)
+                    return rc;
+            }
+            v = edn_int((int64_t)nv_id);
+        }
+        if (!id_get(eids, se, &ne)) {
+            ne = next_eid(st);
+            advance(st, ne);
+            if ((rc = id_put(eids, se, ne)) != 0) return rc;
+        }
+    }
+    if (op) {
+        if ((rc = dl_schema_check_value(st->schema, x, &v, rec,
+                                        DL_CHECK_INTERNAL)) != 0)
+            return rc;
+        return transact_add_tx(st, ne, a, x, &v, nt);
+    }
+    {
+        dl_datom old, d;
+        bool found;
+        if ((rc = cur_eav(st, ne, a, &v, &old, &found)) != 0) return rc;
+        if (!found) return 0;
+        d = old;
+        d.tx = nt;
+        d.added = false;
+        return emit(st, &d, &old);
+    }
+}
+
+int dl_tx_load(const dl_db *before, const edn_value *records, dl_arena *a,
+               dl_tx_report *out) {
+    tx_state st;
+    id_map eids = {0}, tids = {0};
+    int64_t instant;
+    pbuf p;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = k_init()) != 0) return rc;
+    if (!records || !edn_is_seq(records))
+        return dl_err_set(DATALITH_ETX,
+                          "Bad entity records %s, expected a sequential "
+                          "collection of [e a v tx added]",
+                          pstr(records, &p));
+    memset(&st, 0, sizeof st);
+    st.before = before;
+    st.a = a;
+    st.tx = before->max_tx; /* the last allocated tx id */
+    instant = before->last_tx_instant;
+    state_start(&st);
+    for (uint32_t i = 0; i < records->n; i++) {
+        if ((rc = load_one(&st, &records->u.items[i], &eids, &tids,
+                           &instant)) != 0)
+            goto fail;
+        st.touched.n = 0; /* the records carry composite values as they are */
+    }
+    st.tx++; /* Datahike bumps max-tx once more at the end */
+    {
+        dl_change *ch = malloc((st.data.n ? st.data.n : 1) * sizeof *ch);
+        dl_datom *ds = st.data.p;
+        if (!ch) {
+            rc = dl_err_nomem();
+            goto fail;
+        }
+        for (size_t i = 0; i < st.data.n; i++) ch[i].d = ds[i];
+        rc = dl_db_apply(before, ch, st.data.n,
+                         st.schema_changed ? st.schema : NULL, st.max_eid,
+                         st.tx, instant, &out->db_after);
+        free(ch);
+        if (rc) goto fail;
+    }
+    if (st.schema_changed) {
+        used_ctx u = {before, out->db_after};
+        dl_schema_data sd = {&u, cb_used, cb_multi};
+        rc = dl_schema_check_changes(before->schema, st.schema, &sd,
+                                     before->config->allow_index_backfill,
+                                     NULL);
+        if (rc) goto fail;
+    }
+    out->tx = st.tx;
+    out->tx_instant = instant;
+    out->n_datoms = st.data.n;
+    out->datoms = dl_arena_alloc(a, (st.data.n ? st.data.n : 1) *
+                                        sizeof(dl_datom));
+    if (!out->datoms) {
+        rc = DATALITH_ENOMEM;
+        goto fail;
+    }
+    memcpy(out->datoms, st.data.p, st.data.n * sizeof(dl_datom));
+    if ((rc = edn_map(a, NULL, 0, &out->tempids)) != 0) goto fail;
+    if ((rc = edn_map(a, NULL, 0, &out->tx_meta)) != 0) goto fail;
+    state_reset(&st);
+    free(st.data.p);
+    free(st.stack.p);
+    free(st.touched.p);
+    free(st.purged.p);
+    id_free(&eids);
+    id_free(&tids);
+    return 0;
+fail:
+    state_reset(&st);
+    if (out->db_after) dl_db_release(out->db_after);
+    memset(out, 0, sizeof *out);
+    free(st.data.p);
+    free(st.stack.p);
+    free(st.touched.p);
+    free(st.purged.p);
+    id_free(&eids);
+    id_free(&tids);
+    return rc;
+}

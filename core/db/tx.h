@@ -49,6 +49,16 @@ int dl_tx_run(const dl_db *before, const edn_value *tx_data,
               const edn_value *tx_meta, int64_t now_ms, dl_arena *a,
               dl_tx_report *out);
 
+/* load-entities: write raw [e a v tx added] records (vectors or
+** #datahike/Datom values) from another database into `before`, with entity
+** and transaction ids remapped (Datahike's transact-entities-directly, see
+** tx.c).  The report's tempids and tx_meta are empty maps; tx is the new
+** max-tx.  Errors: DATALITH_ETX (a malformed record; attribute ids under a
+** database without :attribute-refs? "Configuration mismatch: …"),
+** DATALITH_ESCHEMA (undeclared attribute, bad value), DATALITH_ENOMEM. */
+int dl_tx_load(const dl_db *before, const edn_value *records, dl_arena *a,
+               dl_tx_report *out);
+
 /* Release the report's db_after (NULL-safe; the rest belongs to the arena). */
 void dl_tx_report_release(dl_tx_report *r);
 

@@ -291,6 +291,16 @@ static int run_step(step_ctx *cx, const edn_value *step, char **why) {
                                &out, &out_len);
         (void)db;
         subset = 1;
+    } else if (!strcmp(name, "load-entities")) {
+        const edn_value *ents = edn_map_getk(step, "entities");
+        if (!ents) {
+            *why = strdup(":load-entities step without :entities");
+            return 0;
+        }
+        arg = print_value(ents);
+        rc = datalith_load_entities(cx->conn, arg, strlen(arg),
+                                    DATALITH_FORMAT_EDN, &out, &out_len);
+        subset = 1;
     } else if (!strcmp(name, "datoms") || !strcmp(name, "seek-datoms") ||
                !strcmp(name, "rseek-datoms") || !strcmp(name, "index-range")) {
         const edn_value *args = edn_map_getk(step, "args");

@@ -113,12 +113,12 @@ def is_txinstant(d):
 
 def matches(expect, actual, op):
     if isinstance(expect, FrozenMap) and isinstance(actual, FrozenMap) and \
-            op in ("transact", "with", "create-database"):
+            op in ("transact", "load-entities", "with", "create-database"):
         for k, ev in expect.items():
             if k not in actual:
                 return False
             av = actual[k]
-            if k == Kw("tx-data") and op in ("transact", "with") and isinstance(av, tuple) and \
+            if k == Kw("tx-data") and op in ("transact", "load-entities", "with") and isinstance(av, tuple) and \
                     not any(is_txinstant(d) for d in ev):
                 av = tuple(d for d in av if not is_txinstant(d))
             if ev != av:
@@ -188,6 +188,8 @@ def run_case(rn, case, cid):
             value = None
             if op == "transact":
                 value, err = rn.call("transact", conn, rn.to_edn(s.get_kw("tx")))
+            elif op == "load-entities":
+                value, err = rn.call("load-entities", conn, rn.to_edn(s.get_kw("entities")))
             elif op in CONFIG_OPS:
                 value, err = rn.call(op, rn.to_edn(merged(cfg, s.get_kw("config"))))
                 if op == "connect" and value:

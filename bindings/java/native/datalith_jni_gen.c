@@ -163,6 +163,28 @@ done:
     return ret;
 }
 
+JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_loadEntities(JNIEnv *env, jclass cls, jlong conn, jbyteArray entities) {
+    (void)cls;
+    jbyteArray ret = NULL;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    char *entities_p = NULL;
+    size_t entities_n = 0;
+    if (dj_check_handle(env, conn, "conn")) goto done;
+    if (dj_in_bytes(env, entities, 0, &entities_p, &entities_n)) goto done;
+    rc = datalith_load_entities((datalith_conn *)(intptr_t)conn, entities_p, entities_n, DATALITH_FORMAT_CBOR, &out, &out_len);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        goto done;
+    }
+    ret = dj_out_bytes(env, out, out_len);
+done:
+    free(entities_p);
+    datalith_free(out);
+    return ret;
+}
+
 JNIEXPORT jbyteArray JNICALL Java_datalith_DatalithNative_with(JNIEnv *env, jclass cls, jlong db, jbyteArray tx) {
     (void)cls;
     jbyteArray ret = NULL;

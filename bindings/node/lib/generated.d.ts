@@ -30,6 +30,9 @@ export declare function releaseDb(db: Database): void;
 /** Transact tx-data (a vector of assertions, retractions, entity maps and transaction functions, or a map {:tx-data [...] :tx-meta {...}}) and wait until it is committed. Returns the transaction report {:db-before :db-after :tx-data :tempids :tx-meta}. */
 export declare function transact(conn: Connection, tx: any): Promise<any>;
 export declare function transactSync(conn: Connection, tx: any): any;
+/** Bulk-load raw [e a v tx added] records (vectors or datoms) from another database, in order, as one commit; entity and transaction ids are remapped (one new id per source id), :db/txInstant records land on the new transaction entities. Returns the report {:db-before :db-after :tx-data :tempids {} :tx-meta {}}. */
+export declare function loadEntities(conn: Connection, entities: any): Promise<any>;
+export declare function loadEntitiesSync(conn: Connection, entities: any): any;
 /** Apply tx-data to a snapshot without committing; returns the transaction report. Rejected on a filtered snapshot. */
 export declare function withDb(db: Database, tx: any): any;
 /** The snapshot after applying tx-data without committing: (:db-after (with db tx)). */
@@ -86,6 +89,8 @@ export interface ConnectionMethods {
   db(): Database;
   transact(tx: any): Promise<any>;
   transactSync(tx: any): any;
+  loadEntities(entities: any): Promise<any>;
+  loadEntitiesSync(entities: any): any;
 }
 export interface DatabaseMethods {
   release(): void;

@@ -10,7 +10,7 @@ const rt = require('./runtime');
 const LIBRARY_VERSION = '0.1.0';
 const FORMATS = Object.freeze({edn: 0, json: 1, cbor: 2});
 const STATUS = Object.freeze({DATALITH_OK: 0, DATALITH_ENOMEM: -1, DATALITH_EINVAL: -2, DATALITH_EPARSE: -3, DATALITH_ELIMIT: -4, DATALITH_ETYPE: -5, DATALITH_EIO: -6, DATALITH_ECORRUPT: -7, DATALITH_ELOCKED: -8, DATALITH_ENOTFOUND: -9, DATALITH_EEXISTS: -10, DATALITH_ESCHEMA: -11, DATALITH_ETX: -12, DATALITH_EQUERY: -13, DATALITH_ECANCELED: -14, DATALITH_EUNSUPPORTED: -15, DATALITH_ECONFLICT: -16, DATALITH_EINTERNAL: -17});
-const BLOCKING = Object.freeze(['databaseExists', 'createDatabase', 'deleteDatabase', 'connect', 'release', 'transact', 'q', 'queryStats', 'pull', 'pullMany', 'entity', 'datoms', 'seekDatoms', 'rseekDatoms', 'indexRange', 'metrics']);
+const BLOCKING = Object.freeze(['databaseExists', 'createDatabase', 'deleteDatabase', 'connect', 'release', 'transact', 'loadEntities', 'q', 'queryStats', 'pull', 'pullMany', 'entity', 'datoms', 'seekDatoms', 'rseekDatoms', 'indexRange', 'metrics']);
 
 // name, blocking?, the handle kind of the first argument (or null)
 const OPS = Object.freeze([
@@ -24,6 +24,7 @@ const OPS = Object.freeze([
   { name: 'db', blocking: false, first: 'conn' },
   { name: 'releaseDb', blocking: false, first: 'db' },
   { name: 'transact', blocking: true, first: 'conn' },
+  { name: 'loadEntities', blocking: true, first: 'conn' },
   { name: 'withDb', blocking: false, first: 'db' },
   { name: 'dbWith', blocking: false, first: 'db' },
   { name: 'q', blocking: true, first: null },
@@ -238,6 +239,41 @@ function transact(conn, tx) {
   let p;
   try {
     p = native.transactAsync(rt.handle(conn, 'conn', 'conn'), rt.encode(tx));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return p.then(rt.decode);
+}
+
+/**
+ * Bulk-load raw [e a v tx added] records (vectors or datoms) from another
+ * database, in order, as one commit; entity and transaction ids are remapped
+ * (one new id per source id), :db/txInstant records land on the new
+ * transaction entities. Returns the report {:db-before :db-after :tx-data
+ * :tempids {} :tx-meta {}}.
+ * @param conn the connection
+ * @param entities a vector of [e a v tx added] records
+ * @returns the transaction report
+ * @throws {DatalithError} .code DATALITH_ETX, DATALITH_ESCHEMA, DATALITH_EPARSE, DATALITH_ELOCKED, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function loadEntitiesSync(conn, entities) {
+  return rt.decode(native.loadEntitiesSync(rt.handle(conn, 'conn', 'conn'), rt.encode(entities)));
+}
+/**
+ * Bulk-load raw [e a v tx added] records (vectors or datoms) from another
+ * database, in order, as one commit; entity and transaction ids are remapped
+ * (one new id per source id), :db/txInstant records land on the new
+ * transaction entities. Returns the report {:db-before :db-after :tx-data
+ * :tempids {} :tx-meta {}}.
+ * @param conn the connection
+ * @param entities a vector of [e a v tx added] records
+ * @returns the transaction report
+ * @throws {DatalithError} .code DATALITH_ETX, DATALITH_ESCHEMA, DATALITH_EPARSE, DATALITH_ELOCKED, DATALITH_EIO, DATALITH_ENOMEM
+ */
+function loadEntities(conn, entities) {
+  let p;
+  try {
+    p = native.loadEntitiesAsync(rt.handle(conn, 'conn', 'conn'), rt.encode(entities));
   } catch (e) {
     return Promise.reject(e);
   }
@@ -669,6 +705,8 @@ module.exports = {
   releaseDb,
   transactSync,
   transact,
+  loadEntitiesSync,
+  loadEntities,
   withDb,
   dbWith,
   qSync,

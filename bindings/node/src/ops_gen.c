@@ -524,6 +524,64 @@ static napi_value op_transact_async(napi_env env, napi_callback_info info)
     return dln_run(env, info, &op_transact, 1);
 }
 
+/* loadEntities (spec: load-entities) */
+typedef struct op_loadEntities_call {
+    dln_call base;
+    datalith_conn *conn;
+    dln_buf entities;
+    char *out;
+    size_t out_len;
+} op_loadEntities_call;
+
+static int op_loadEntities_parse(napi_env env, napi_value *argv, dln_call *c_)
+{
+    op_loadEntities_call *c = (op_loadEntities_call *)c_;
+    {
+        void *p;
+        if (dln_arg_handle(env, argv[0], DLN_KIND_CONN, "conn", &c->base, &p)) return -1;
+        c->conn = (datalith_conn *)p;
+    }
+    if (dln_arg_bytes(env, argv[1], "entities", &c->entities)) return -1;
+    (void)env; (void)argv; (void)c;
+    return 0;
+}
+
+static void op_loadEntities_exec(dln_call *c_)
+{
+    op_loadEntities_call *c = (op_loadEntities_call *)c_;
+    c->base.rc = datalith_load_entities(c->conn, c->entities.p, c->entities.n, DATALITH_FORMAT_CBOR, &c->out, &c->out_len);
+    (void)c;
+}
+
+static napi_value op_loadEntities_result(napi_env env, dln_call *c_)
+{
+    op_loadEntities_call *c = (op_loadEntities_call *)c_;
+    (void)c;
+    return dln_ret_bytes(env, &c->out, c->out_len);
+}
+
+static void op_loadEntities_cleanup(dln_call *c_)
+{
+    op_loadEntities_call *c = (op_loadEntities_call *)c_;
+    dln_buf_free(&c->entities);
+    datalith_free(c->out);
+    (void)c;
+}
+
+static const dln_op op_loadEntities = {
+    "loadEntities", sizeof(op_loadEntities_call), 2, op_loadEntities_parse, op_loadEntities_exec, op_loadEntities_result, op_loadEntities_cleanup
+};
+
+static napi_value op_loadEntities_sync(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_loadEntities, 0);
+}
+
+static napi_value op_loadEntities_async(napi_env env, napi_callback_info info)
+{
+    return dln_run(env, info, &op_loadEntities, 1);
+}
+
 /* withDb (spec: with) */
 typedef struct op_withDb_call {
     dln_call base;
@@ -1633,6 +1691,8 @@ const dln_entry dln_entries[] = {
     {"releaseDbSync", op_releaseDb_sync},
     {"transactSync", op_transact_sync},
     {"transactAsync", op_transact_async},
+    {"loadEntitiesSync", op_loadEntities_sync},
+    {"loadEntitiesAsync", op_loadEntities_async},
     {"withDbSync", op_withDb_sync},
     {"dbWithSync", op_dbWith_sync},
     {"qSync", op_q_sync},

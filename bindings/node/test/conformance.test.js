@@ -161,6 +161,10 @@ async function runStep(cx, base, step) {
       if (!has(step, 'tx')) throw new Error(':transact step without :tx');
       return [await call('transact', conn, get(step, 'tx')), true];
     }
+    case 'load-entities': {
+      if (!has(step, 'entities')) throw new Error(':load-entities step without :entities');
+      return [await call('loadEntities', conn, get(step, 'entities')), true];
+    }
     case 'datoms':
     case 'seek-datoms':
     case 'rseek-datoms':

@@ -52,6 +52,7 @@ void datalith_conn_release(datalith_conn *conn);
 int datalith_conn_db(datalith_conn *conn, datalith_db **out);
 void datalith_db_release(datalith_db *db);
 int datalith_transact(datalith_conn *conn, const char *tx, size_t tx_len, int fmt, char **out, size_t *out_len);
+int datalith_load_entities(datalith_conn *conn, const char *entities, size_t entities_len, int fmt, char **out, size_t *out_len);
 int datalith_with(datalith_db *db, const char *tx, size_t tx_len, int fmt, char **out, size_t *out_len);
 int datalith_db_with(datalith_db *db, const char *tx, size_t tx_len, int fmt, datalith_db **out);
 int datalith_q(const char *query, size_t query_len, datalith_db *const *dbs, size_t dbs_count, const char *inputs, size_t inputs_len, int fmt, char **out, size_t *out_len);

@@ -17,7 +17,7 @@ LIBRARY_VERSION = "0.1.0"
 
 FORMATS = {"edn": 0, "json": 1, "cbor": 2}
 
-__all__ = ["version", "value_convert", "database_exists", "create_database", "delete_database", "connect", "release", "db", "release_db", "transact", "with_db", "db_with", "q", "query_stats", "explain", "pull", "pull_many", "entity", "datoms", "seek_datoms", "rseek_datoms", "index_range", "is_filtered", "history", "as_of", "since", "schema", "reverse_schema", "metrics", "tempid"]
+__all__ = ["version", "value_convert", "database_exists", "create_database", "delete_database", "connect", "release", "db", "release_db", "transact", "load_entities", "with_db", "db_with", "q", "query_stats", "explain", "pull", "pull_many", "entity", "datoms", "seek_datoms", "rseek_datoms", "index_range", "is_filtered", "history", "as_of", "since", "schema", "reverse_schema", "metrics", "tempid"]
 
 
 def version() -> str:
@@ -229,6 +229,38 @@ def transact(conn: Any, tx: Any) -> Any:
     out = ffi.new('char **')
     out1 = ffi.new('size_t *')
     rc = lib.datalith_transact(conn, tx, len(tx), lib.DATALITH_FORMAT_CBOR, out, out1)
+    if rc != 0:
+        raise_last(rc)
+    return rt.decode_value(rt.take_bytes(out[0], out1[0]))
+
+
+def load_entities(conn: Any, entities: Any) -> Any:
+    """Bulk-load raw [e a v tx added] records (vectors or datoms) from another
+    database, in order, as one commit; entity and transaction ids are remapped
+    (one new id per source id), :db/txInstant records land on the new
+    transaction entities. Returns the report {:db-before :db-after :tx-data
+    :tempids {} :tx-meta {}}.
+
+    Args:
+        conn: the connection
+        entities: a vector of [e a v tx added] records
+
+    Returns:
+        the transaction report
+
+    Raises:
+        TransactionError: transaction rejected
+        SchemaError: schema violation
+        ParseError: malformed input text or bytes (has a position)
+        LockedError: another writer holds the database
+        StoreIOError: an operating-system or store I/O failure
+        OutOfMemoryError: out of memory
+    """
+    conn = rt.handle_ptr(conn, 'conn')
+    entities = rt.encode_value(entities)
+    out = ffi.new('char **')
+    out1 = ffi.new('size_t *')
+    rc = lib.datalith_load_entities(conn, entities, len(entities), lib.DATALITH_FORMAT_CBOR, out, out1)
     if rc != 0:
         raise_last(rc)
     return rt.decode_value(rt.take_bytes(out[0], out1[0]))

@@ -296,6 +296,12 @@ def _run_step(cx, step):
         if cx.conn is None:
             raise RunnerError("runner: no connection (the case has :create? false)")
         return g.transact(cx.conn, step[K("tx")]), True
+    if name == "load-entities":
+        if K("entities") not in step:
+            raise AssertionError(":load-entities step without :entities")
+        if cx.conn is None:
+            raise RunnerError("runner: no connection (the case has :create? false)")
+        return g.load_entities(cx.conn, step[K("entities")]), True
     if name in ("datoms", "seek-datoms", "rseek-datoms", "index-range"):
         args = step.get(K("args"), {})
         fn = {"datoms": g.datoms, "seek-datoms": g.seek_datoms,

@@ -26,4 +26,14 @@ public abstract class ConnectionApi extends Handle {
     public final Object transact(Object tx) {
         return Datalith.transact((Connection) this, tx);
     }
+
+    /** Bulk-load raw [e a v tx added] records (vectors or datoms) from another
+     * database, in order, as one commit; entity and transaction ids are
+     * remapped (one new id per source id), :db/txInstant records land on the
+     * new transaction entities. Returns the report {:db-before :db-after
+     * :tx-data :tempids {} :tx-meta {}}. Returns the transaction report
+     */
+    public final Object loadEntities(Object entities) {
+        return Datalith.loadEntities((Connection) this, entities);
+    }
 }

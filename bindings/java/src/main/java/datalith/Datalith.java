@@ -99,6 +99,19 @@ public final class Datalith extends DatalithHelpers {
         }
     }
 
+    /** Bulk-load raw [e a v tx added] records (vectors or datoms) from another
+     * database, in order, as one commit; entity and transaction ids are
+     * remapped (one new id per source id), :db/txInstant records land on the
+     * new transaction entities. Returns the report {:db-before :db-after
+     * :tx-data :tempids {} :tx-meta {}}. Returns the transaction report
+     */
+    public static Object loadEntities(Connection conn, Object entities) {
+        byte[] entitiesCbor = Cbor.encode(entities);
+        try (Lease lease = new Lease()) {
+            return Cbor.decode(DatalithNative.loadEntities(lease.add(conn, "conn"), entitiesCbor));
+        }
+    }
+
     /** Apply tx-data to a snapshot without committing; returns the transaction
      * report. Rejected on a filtered snapshot. Returns the transaction report
      */

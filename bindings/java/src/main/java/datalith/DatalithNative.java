@@ -18,6 +18,7 @@ final class DatalithNative {
     static native long db(long conn);
     static native void releaseDb(long db);
     static native byte[] transact(long conn, byte[] tx);
+    static native byte[] loadEntities(long conn, byte[] entities);
     static native byte[] with(long db, byte[] tx);
     static native long dbWith(long db, byte[] tx);
     static native byte[] q(byte[] query, long[] dbs, byte[] inputs);

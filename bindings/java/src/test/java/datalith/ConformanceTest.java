@@ -33,7 +33,7 @@ import org.junit.jupiter.api.TestFactory;
 class ConformanceTest {
     static final Keyword OP = Keyword.of(":op"), EXPECT = Keyword.of(":expect"),
             ERROR = Keyword.of(":error"), CONFIG = Keyword.of(":config"), TX = Keyword.of(":tx"),
-            ARGS = Keyword.of(":args"), STEPS = Keyword.of(":steps"), NAME = Keyword.of(":name"),
+            ARGS = Keyword.of(":args"), ENTITIES = Keyword.of(":entities"), STEPS = Keyword.of(":steps"), NAME = Keyword.of(":name"),
             CREATE = Keyword.of(":create?"), CASES = Keyword.of(":cases"),
             TX_DATA = Keyword.of(":tx-data"), TX_INSTANT = Keyword.of(":db/txInstant");
 
@@ -250,6 +250,12 @@ class ConformanceTest {
                 case "transact": {
                     if (!step.containsKey(TX)) return ":transact step without :tx";
                     got = conn.transact(step.get(TX));
+                    subset = true;
+                    break;
+                }
+                case "load-entities": {
+                    if (!step.containsKey(ENTITIES)) return ":load-entities step without :entities";
+                    got = conn.loadEntities(step.get(ENTITIES));
                     subset = true;
                     break;
                 }
