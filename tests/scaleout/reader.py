@@ -8,10 +8,11 @@ queries the snapshot it serves and prints one JSON line per tick:
   {"tick": 3, "state": "ok", "max_tx": 536870915, "count": 12,
    "held_max_tx": 536870913, "held_count": 0, "age_ms": 5}
 
-Outages go to stderr ("reader: OUTAGE: …", "reader: RECOVERED after N ms").
+Outages go to stderr ("reader: OUTAGE: …", "reader: RECOVERED after N ms"),
+also when a refresh hangs for --stale-ms (a cut link drops packets silently).
 
   python reader.py [--interval-ms N] [--count-query EDN] [--hold]
-                   [--ticks N] [--name NAME] CONFIG-EDN
+                   [--ticks N] [--stale-ms N] [--name NAME] CONFIG-EDN
 """
 
 import argparse
@@ -36,6 +37,7 @@ def main():
     ap.add_argument("--count-query", default="[:find (count ?e) . :where [?e :scn/n]]")
     ap.add_argument("--hold", action="store_true")
     ap.add_argument("--ticks", type=int, default=-1)
+    ap.add_argument("--stale-ms", type=int, default=3000)
     ap.add_argument("--name", default="reader")
     ap.add_argument("config")
     a = ap.parse_args()
@@ -117,6 +119,7 @@ def main():
             return "error"
 
     tick = 1
+    stale_since = stale_note = 0
     while not stop.is_set() and (a.ticks < 0 or tick <= a.ticks):
         with mu:
             nxt, st["next"] = st["next"], None
@@ -125,6 +128,18 @@ def main():
         if nxt is not None:
             served.close()
             served = nxt
+        if age >= a.stale_ms and not outage:
+            # the refresher is stuck in a read that does not answer
+            t = now_ms()
+            if not stale_since or t - stale_note >= 5000:
+                print("%s: OUTAGE: the store has not answered for %d ms; serving the last "
+                      "snapshot" % (name, age), file=sys.stderr, flush=True)
+                stale_note = t
+                stale_since = stale_since or t
+            outage = True
+        elif stale_since and age < a.stale_ms:
+            print("%s: RECOVERED: the store answered again" % name, file=sys.stderr, flush=True)
+            stale_since = 0
         line = {"tick": tick, "state": "outage" if outage else "ok",
                 "max_tx": q(served, MAX_TX_Q), "count": q(served, a.count_query)}
         if held is not None:

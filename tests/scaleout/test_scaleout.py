@@ -396,8 +396,351 @@ def part_file(net, langs):
         stop_all()
         shutil.rmtree(path, ignore_errors=True)
 
+# ---------------------------------------------------------------- PostgreSQL and the server
 
-PARTS = ["file"]
+PGTMP = os.path.join(SRC, "tests", "pg", "pgtmp.sh")
+TOKEN = "scaleout-secret"
+PORT = 4444
+
+
+class PG:
+    """A throwaway cluster (tests/pg/pgtmp.sh) run on the db host and opened
+    to the namespaces' network (pgtmp.sh listens on loopback only: its
+    listen_addresses and pg_hba.conf get the db host's address added)."""
+
+    def __init__(self):
+        self.dir = os.path.join(TMP, "scaleout-pg-%d" % os.getpid())
+        self.store = None
+
+    def sh(self, *args, timeout=120):
+        return run(Net.argv("db", ["bash", PGTMP] + list(args)), timeout=timeout)
+
+    def start(self):
+        if not os.path.exists(PGTMP):
+            raise Failure("tests/pg/pgtmp.sh is missing (the :pg store's test cluster)")
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(os.path.dirname(self.dir), exist_ok=True)
+        r = self.sh("start", self.dir)
+        if r.returncode != 0:
+            raise Failure("PostgreSQL did not start (pgtmp.sh start, exit %d): %s"
+                          % (r.returncode, r.stderr.strip()))
+        atexit.register(self.stop)
+        with open(os.path.join(self.dir, "cluster")) as f:
+            data = os.path.join(f.read().strip(), "data")
+        db = Net.addr("db")
+        with open(os.path.join(data, "postgresql.conf"), "a") as f:
+            f.write("# test_scaleout.py: reachable from the other hosts\n"
+                    "listen_addresses = '127.0.0.1,%s'\n" % db)
+        with open(os.path.join(data, "pg_hba.conf"), "a") as f:
+            f.write("host all all 10.77.0.0/24 scram-sha-256\n")
+        r = self.sh("restart", self.dir)
+        if r.returncode != 0:
+            raise Failure("PostgreSQL did not restart on %s: %s" % (db, r.stderr.strip()))
+        with open(os.path.join(self.dir, "store.edn")) as f:
+            store = f.read().strip()
+        store = store.replace('"127.0.0.1"', '"%s"' % db)
+        self.store = store[:store.rindex("}")] + ' :table "scaleout" :connect-timeout-ms 2000}'
+        log("PostgreSQL listening on %s: %s" % (db, self.store))
+
+    def restart(self):
+        r = self.sh("restart", self.dir)
+        if r.returncode != 0:
+            raise Failure("pgtmp.sh restart failed: " + r.stderr.strip())
+
+    def down(self):
+        r = self.sh("down", self.dir)
+        if r.returncode != 0:
+            raise Failure("pgtmp.sh down failed: " + r.stderr.strip())
+        log("PostgreSQL stopped")
+
+    def up(self):
+        r = self.sh("up", self.dir)
+        if r.returncode != 0:
+            raise Failure("pgtmp.sh up failed: " + r.stderr.strip())
+        log("PostgreSQL started again")
+
+    def stop(self):
+        if self.store is not None:
+            self.sh("stop", self.dir)
+            self.store = None
+
+
+def server_bin():
+    for p in (os.environ.get("DL_SERVER_BIN"), os.path.join(BUILD, "server", "datalith-server"),
+              os.path.join(BUILD, "datalith-server")):
+        if p and os.access(p, os.X_OK):
+            return p
+    raise Failure("datalith-server is not built in %s (the writer server; build target "
+                  "datalith_server or set DL_SERVER_BIN)" % BUILD)
+
+
+class Server:
+    """datalith-server on the writer host, allowed to open the pg store."""
+
+    def __init__(self, store):
+        self.cfg = os.path.join(TMP, "scaleout-server-%d.edn" % os.getpid())
+        with open(self.cfg, "w") as f:
+            f.write('{:port %d :bind "%s" :token "%s" :stores [%s] :threads 4}\n'
+                    % (PORT, Net.addr("writer"), TOKEN, store))
+        self.proc = None
+        self.url = "http://%s:%d" % (Net.addr("writer"), PORT)
+
+    def start(self):
+        self.proc = Proc("server", Net.argv("writer", [server_bin(), self.cfg]), echo_out=True)
+        self.proc.wait_line(lambda l: "listening on" in l, 30, "the 'listening on' line")
+
+    def kill9(self):
+        self.proc.signal(signal.SIGKILL)
+        self.proc.wait(10)
+        log("server SIGKILLed")
+
+
+def configs(pg, server):
+    """(reader config, client config with the server as writer)."""
+    rd = "{:store %s}" % pg.store
+    wr = '{:store %s :writer {:backend :datahike-server :url "%s" :token "%s"}}' % (
+        pg.store, server.url, TOKEN)
+    return rd, wr
+
+
+def http_transact(host, url, token, tx_edn):
+    """POST /transact from `host` with plain HTTP: (status, body)."""
+    code = r"""
+import sys, urllib.request, urllib.error
+url, token, body = sys.argv[1:4]
+req = urllib.request.Request(url + "/transact", data=body.encode(), method="POST",
+                             headers={"Content-Type": "application/edn",
+                                      "Authorization": "token " + token})
+try:
+    with urllib.request.urlopen(req, timeout=30) as r:
+        print(r.status); print(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code); print(e.read().decode())
+"""
+    r = run(Net.argv(host, ["python3", "-c", code, url, token, tx_edn]), timeout=60)
+    if r.returncode != 0:
+        raise Failure("HTTP client on %s failed: %s" % (host, r.stderr.strip()))
+    status, _, body = r.stdout.partition("\n")
+    return int(status), body
+
+
+def setup_pg(net):
+    pg = PG()
+    pg.start()
+    server = Server(pg.store)
+    server.start()
+    rd, wr = configs(pg, server)
+    p = txclient("r2", wr, "mk", 0, 0, ["--create-schema"])
+    if p.p.returncode != 0:
+        raise Failure("create-database through the server failed: %s" % p.lines(err=True)[-3:])
+    log("database created through the server")
+    return pg, server, rd, wr
+
+
+STATE = {}
+
+
+def pg_env(net):
+    if "pg" not in STATE:
+        STATE["pg"] = setup_pg(net)
+    return STATE["pg"]
+
+
+def part_pg(net, langs):
+    pg, server, rd, wr = pg_env(net)
+    base = census("r2", rd)
+    n0 = sum(base.values())
+    readers = []
+    for host, lang in [("r1", "c"), ("r1", "py"), ("r2", "node"), ("r2", "c")]:
+        if lang in langs:
+            readers.append(start_reader(lang, host, rd, hold=True))
+    for r in readers:
+        r.wait_tick(lambda t: t["count"] == n0, 60, "a first tick with %d entities" % n0)
+
+    # Writes through the server: plain HTTP from r1, the C client from r2.
+    tx = "[[{:scn/n 9001 :scn/client \"http\"} {:scn/n 9002 :scn/client \"http\"}]]"
+    st, body = http_transact("r1", server.url, TOKEN, tx)
+    check(st == 200 and ":db-after" in body, "POST /transact from r1 answered 200 with a report "
+          "(got %d %s)" % (st, body[:120]))
+    st, body = http_transact("r1", server.url, "wrong-token", tx)
+    check(st == 401, "a wrong token is refused with 401 (got %d)" % st)
+    p = txclient("r2", wr, "a", 1, 10)
+    a = acks(p)
+    check(p.p.returncode == 0 and len(a) == 10, "10 transactions through the server from r2 "
+          "acknowledged (%d)" % len(a))
+    n1, tx1 = n0 + 12, max(a.values()) if a else -1
+    check_readers_follow(readers, n1, tx1)
+
+    # Cut r1's link midway.
+    r1 = [r for r in readers if "-r1" in r.name]
+    r2 = [r for r in readers if "-r2" in r.name]
+    marks = {r.name: len(r.lines()) for r in r1}
+    emarks = {r.name: len(r.lines(err=True)) for r in r1}
+    net.cut("r1")
+    try:
+        p = txclient("r2", wr, "b", 101, 10)
+        a = acks(p)
+        check(p.p.returncode == 0 and len(a) == 10,
+              "10 more transactions acknowledged while r1 is cut off")
+        n2, tx2 = n1 + 10, max(a.values()) if a else -1
+        check_readers_follow(r2, n2, tx2)
+        for r in r1:
+            try:
+                line = r.wait_line(lambda l: "OUTAGE" in l, 30, "an OUTAGE report", err=True,
+                                   start=emarks[r.name])
+                check(True, "%s reports the outage: %s" % (r.name, line))
+                ts = []
+                for _ in range(3):   # three ticks served during the outage
+                    ts.append(r.wait_tick(lambda t: t["state"] == "outage"
+                                          and all(t["tick"] > u["tick"] for u in ts), 20,
+                                          "a tick in outage state"))
+                check(all(t["count"] == n1 and t["max_tx"] == tx1 for t in ts),
+                      "%s keeps serving its last snapshot (count %d, max-tx %d) during the outage "
+                      "(ticks %s)" % (r.name, n1, tx1,
+                                      [(t["tick"], t["count"], t["max_tx"]) for t in ts]))
+            except Failure as e:
+                check(False, str(e))
+    finally:
+        net.restore("r1")
+    check_readers_follow(r1, n2, tx2, timeout=90)
+    for r in r1:
+        try:
+            line = r.wait_line(lambda l: "RECOVERED" in l, 30, "a RECOVERED report", err=True,
+                               start=emarks[r.name])
+            check(True, "%s reports the recovery: %s" % (r.name, line))
+        except Failure as e:
+            check(False, str(e))
+    check_held(readers)
+    check_monotonic(readers)
+    stop_readers(readers)
+
+
+def stop_readers(readers):
+    for r in readers:
+        r.stop()
+        if r in PROCS:
+            PROCS.remove(r)
+
+
+def check_census(rd, ranges, acked, erred, what):
+    """Each acknowledged n exactly once, each failed one at most once,
+    nothing else in the clients' ranges."""
+    c = census("r2", rd)
+    lost = sorted(n for n in acked if c.get(n, 0) == 0)
+    dup = sorted(n for n, k in c.items() if k > 1)
+    extra = sorted(n for n in c if any(lo <= n < hi for lo, hi in ranges)
+                   and n not in acked and n not in erred)
+    check(not lost and not dup and not extra,
+          "%s: %d acknowledged transactions all present once (lost %s, duplicated %s, "
+          "unexpected %s); %d failed ones of which %d were applied"
+          % (what, len(acked), lost[:10], dup[:10], extra[:10], len(erred),
+             sum(1 for n in erred if c.get(n))))
+
+
+def part_load(net, langs, long=False):
+    pg, server, rd, wr = pg_env(net)
+    n, m = (8, 200) if long else (4, 25)
+    ranges = [(1000000 * (i + 1), 1000000 * (i + 1) + m) for i in range(n)]
+    t = time.monotonic()
+    ps = [txclient("r1" if i % 2 else "r2", wr, "load%d" % i, ranges[i][0], m, wait=False)
+          for i in range(n)]
+    for p in ps:
+        p.wait(600)
+    dt = time.monotonic() - t
+    acked, erred = set(), set()
+    for p in ps:
+        acked |= set(acks(p))
+        erred |= {int(l.split()[1]) for l in errs(p)}
+    check(len(acked) == n * m and not erred,
+          "%d clients x %d transactions through the server: %d acknowledged, %d failed (%.1f s)"
+          % (n, m, len(acked), len(erred), dt))
+    check_census(rd, ranges, acked, erred, "load")
+
+
+def wait_acks(ps, k, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(len(acks(p)) for p in ps) >= k:
+            return
+        time.sleep(0.05)
+    raise Failure("clients did not reach %d acknowledgements within %ds" % (k, timeout))
+
+
+def part_kill(net, langs, long=False):
+    pg, server, rd, wr = pg_env(net)
+    n, m, rounds = (4, 150, 3) if long else (3, 40, 1)
+    ranges = [(2000000 * (i + 1), 2000000 * (i + 1) + 100 * m) for i in range(n)]
+    ps = [txclient("r1" if i % 2 else "r2", wr, "kill%d" % i, ranges[i][0], 100 * m,
+                   ["--acks", str(m), "--pause-ms", "10"], wait=False) for i in range(n)]
+    for k in range(rounds):
+        wait_acks(ps, (k + 1) * n * m // (rounds + 1), 120)
+        server.kill9()
+        wait_errs = time.monotonic() + 10
+        while time.monotonic() < wait_errs and not any(errs(p) for p in ps):
+            time.sleep(0.05)
+        server.start()
+        log("server restarted")
+    for p in ps:
+        p.wait(600)
+    acked, erred = set(), set()
+    for p in ps:
+        acked |= set(acks(p))
+        erred |= {int(l.split()[1]) for l in errs(p)}
+    check(all(p.p.returncode == 0 for p in ps),
+          "every client reached its %d acknowledgements after %d server kill(s) (%d errors "
+          "seen, e.g. %s)" % (m, rounds, len(erred),
+                              next((l for p in ps for l in errs(p)), "none")[:160]))
+    check_census(rd, ranges, acked, erred, "SIGKILL")
+
+
+def part_pgrestart(net, langs, long=False):
+    pg, server, rd, wr = pg_env(net)
+    n, m = (4, 100) if long else (2, 30)
+    ranges = [(3000000 * (i + 1), 3000000 * (i + 1) + 100 * m) for i in range(n)]
+    rdr = start_reader("c", "r2", rd)
+    rdr.wait_tick(lambda t: True, 30, "a first tick")
+    ps = [txclient("r1" if i % 2 else "r2", wr, "pgr%d" % i, ranges[i][0], 100 * m,
+                   ["--acks", str(m), "--pause-ms", "10"], wait=False) for i in range(n)]
+    wait_acks(ps, n * m // 3, 120)
+    # A restart under load (pg_ctl restart -m fast): clients may or may not hit it.
+    pg.restart()
+    log("PostgreSQL restarted under load")
+    wait_acks(ps, n * m * 2 // 3, 120)
+    # A longer stop, so that every client meets the outage: clear errors.
+    pg.down()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all(errs(p) for p in ps):
+            time.sleep(0.05)
+        for p in ps:
+            e = errs(p)
+            check(bool(e), "%s reports a clear error while PostgreSQL is down: %s"
+                  % (p.name, e[0][:200] if e else "none"))
+        try:
+            rdr.wait_line(lambda l: "OUTAGE" in l, 30, "an OUTAGE report", err=True)
+            check(True, "the reader on r2 reports the store outage")
+        except Failure as e:
+            check(False, str(e))
+    finally:
+        pg.up()
+    for p in ps:
+        p.wait(600)
+    check(all(p.p.returncode == 0 for p in ps),
+          "every client continued after PostgreSQL came back and reached %d acknowledgements" % m)
+    acked, erred = set(), set()
+    for p in ps:
+        acked |= set(acks(p))
+        erred |= {int(l.split()[1]) for l in errs(p)}
+    check_census(rd, ranges, acked, erred, "PostgreSQL restart")
+    try:
+        rdr.wait_line(lambda l: "RECOVERED" in l, 30, "a RECOVERED report", err=True)
+        check(True, "the reader on r2 recovered")
+    except Failure as e:
+        check(False, str(e))
+    stop_readers([rdr])
+
+
+PARTS = ["file", "pg", "load", "kill", "pgrestart"]
 
 
 def main():
@@ -421,11 +764,18 @@ def main():
         net.start()
         for p in parts:
             log("== part %s" % p)
-            globals()["part_" + p](net, langs)
+            fn = globals()["part_" + p]
+            if p in ("load", "kill", "pgrestart"):
+                fn(net, langs, long=a.long)
+            else:
+                fn(net, langs)
     except Failure as e:
         log("FAIL: " + str(e))
         FAILS.append(str(e))
     finally:
+        stop_all()
+        if "pg" in STATE:
+            STATE["pg"][0].stop()
         net.stop()
     if FAILS:
         log("%d check(s) failed:" % len(FAILS))

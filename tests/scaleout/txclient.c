@@ -16,13 +16,16 @@
 **                                     error never creates a duplicate)
 **     done acked=<n> failed=<n> ms=<elapsed>
 ** An error is also reported on stderr.  --pause-ms P sleeps P ms between
-** transactions.  --create-schema creates the database (with the :scn/n and
+** transactions.  With --acks A the client goes on (with the next i after
+** an error, after a 100 ms pause) until A transactions were acknowledged or
+** --count attempts were made, so it rides out an outage of the server or
+** the store and shows that it continues afterwards.  --create-schema creates the database (with the :scn/n and
 ** :scn/client attributes) first if it does not exist yet.
 **
 ** Usage: txclient [--from I] [--count M] [--batch B] [--pause-ms P]
-**                 [--name NAME] [--create-schema] CONFIG-EDN
-** Exit status: 0 when every transaction was acknowledged, 1 when some
-** failed, 2 on a usage error.
+**                 [--acks A] [--name NAME] [--create-schema] CONFIG-EDN
+** Exit status: 0 when every transaction (with --acks: A of them) was
+** acknowledged, 1 otherwise, 2 on a usage error.
 */
 #define _GNU_SOURCE
 #include "datalith.h"
@@ -97,7 +100,7 @@ static int create_schema(const char *config) {
 
 int main(int argc, char **argv) {
     long long from = 1;
-    long count = 100, batch = 1, pause = 0, acked = 0, failed = 0;
+    long count = 100, batch = 1, pause = 0, acked = 0, failed = 0, want = -1;
     const char *name = "c", *config = NULL;
     int mk = 0;
     datalith_conn *conn = NULL;
@@ -108,6 +111,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--count") && i + 1 < argc) count = atol(argv[++i]);
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atol(argv[++i]);
         else if (!strcmp(argv[i], "--pause-ms") && i + 1 < argc) pause = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--acks") && i + 1 < argc) want = atol(argv[++i]);
         else if (!strcmp(argv[i], "--name") && i + 1 < argc) name = argv[++i];
         else if (!strcmp(argv[i], "--create-schema")) mk = 1;
         else if (argv[i][0] == '-' || config) return usage();
@@ -131,7 +135,7 @@ int main(int argc, char **argv) {
     }
 
     t0 = now_ms();
-    for (long k = 0; k < count; k++) {
+    for (long k = 0; k < count && (want < 0 || acked < want); k++) {
         long long first = from + k * batch;
         char *tx = NULL, *rep = NULL;
         size_t txlen = 0, replen = 0;
@@ -153,6 +157,7 @@ int main(int argc, char **argv) {
             printf("err %lld %s %s\n", first, st, msg);
             fprintf(stderr, "txclient %s: transaction of %lld failed: %s: %s\n", name, first,
                     st, msg);
+            if (want >= 0) sleep_ms(100);
         }
         datalith_free(rep);
         free(tx);
@@ -160,5 +165,5 @@ int main(int argc, char **argv) {
     }
     printf("done acked=%ld failed=%ld ms=%lld\n", acked, failed, (long long)(now_ms() - t0));
     datalith_conn_release(conn);
-    return failed ? 1 : 0;
+    return (want >= 0 ? acked < want : failed != 0) ? 1 : 0;
 }
