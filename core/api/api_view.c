@@ -401,6 +401,58 @@ DATALITH_API int datalith_is_filtered(datalith_db *db, int *out) {
 
 /* ---- entity ---- */
 
+/* Reverse references (reference §7, `(:_attr e)`): for every ref attribute
+** a with datoms [x a e] in the view, the key :ns/_a with the set of the
+** referring entities #{{:db/id x} …}, or the single {:db/id x} when a is a
+** component (a component has one owner). */
+static int entity_reverse_refs(const dl_db *db, uint64_t e, vals *kv,
+                               vals *run) {
+    size_t n = dl_schema_count(db->schema);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const dl_attr *x = dl_schema_at(db->schema, i);
+        dl_datom key, d;
+        dl_scan *s = NULL;
+        if (!x->ref || !x->ident) continue;
+        memset(&key, 0, sizeof key);
+        key.a = x->ident;
+        key.v = edn_int((int64_t)e);
+        run->n = 0;
+        rc = dl_scan_open(db, DL_AVET, &key, 2, &key, 2, false, &s);
+        while (rc == 0) {
+            int more = dl_scan_next(s, &d);
+            edn_value ref[2], m;
+            if (more < 0) rc = more;
+            if (more != 1) break;
+            if (!d.added) continue;
+            ref[0] = kw("db/id");
+            ref[1] = edn_int((int64_t)d.e);
+            if ((rc = edn_map(kv->a, ref, 1, &m)) == 0) rc = vals_push(run, &m);
+        }
+        dl_scan_close(s);
+        if (rc == 0 && run->n) {
+            char name[256];
+            const edn_sym *rev;
+            edn_value k, val;
+            if (x->ident->name_len + 2 > sizeof name) continue;
+            name[0] = '_';
+            memcpy(name + 1, x->ident->name, x->ident->name_len);
+            rev = edn_intern(x->ident->ns, x->ident->ns_len, name,
+                             x->ident->name_len + 1);
+            if (!rev) return dl_err_nomem();
+            k = edn_keyword(rev);
+            if (x->component)
+                val = run->items[0];
+            else
+                rc = edn_set(kv->a, run->items, run->n, &val);
+            if (rc == 0) rc = vals_push(kv, &k);
+            if (rc == 0) rc = vals_push(kv, &val);
+        }
+    }
+    run->n = 0;
+    return rc;
+}
+
 DATALITH_API int datalith_entity(datalith_db *dbh, const char *eid,
                                  size_t eid_len, int fmt, char **out,
                                  size_t *out_len) {
@@ -463,6 +515,7 @@ DATALITH_API int datalith_entity(datalith_db *dbh, const char *eid,
             if (!rc) rc = vals_push(&run, &v);
         }
         dl_scan_close(s);
+        if (!rc) rc = entity_reverse_refs(db, e, &kv, &run);
         if (!rc) rc = edn_map(&a, kv.items, kv.n / 2, &result);
     }
     if (!rc) rc = dl_api_write(&result, fmt, out, out_len);
