@@ -36,7 +36,10 @@ static const store_backend store_backends[] = {
 #if DATALITH_HAVE_LMDB
     {"lmdb", dl_store_lmdb_open, dl_store_lmdb_exists},
 #endif
-    /* {"pg", dl_store_pg_open, dl_store_pg_exists},  with libpq */
+#if DATALITH_HAVE_PG
+    {"pg", dl_store_pg_open, dl_store_pg_exists},
+    {"jdbc", dl_store_pg_open, dl_store_pg_exists}, /* :dbtype "postgresql" */
+#endif
 };
 
 /* Backends Datahike knows that this build may lack: named in the error. */

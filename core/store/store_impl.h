@@ -32,6 +32,11 @@ int dl_store_file_exists(const edn_value *cfg, int *out);
 int dl_store_lmdb_open(const edn_value *cfg, int create, dl_store **out);
 int dl_store_lmdb_exists(const edn_value *cfg, int *out);
 #endif
+#if DATALITH_HAVE_PG
+/* :pg, and :jdbc with :dbtype "postgresql" (store_pg.c). */
+int dl_store_pg_open(const edn_value *cfg, int create, dl_store **out);
+int dl_store_pg_exists(const edn_value *cfg, int *out);
+#endif
 
 /* Read the string value of `key` (e.g. "path") from a config map.
 ** Missing or not a string: DATALITH_EINVAL naming the key. */

@@ -84,6 +84,12 @@ static edn_value fresh_cfg(void) {
         snprintf(cfg_text, sizeof cfg_text,
                  "{:backend :memory :id \"test-%d-%d\"}", (int)getpid(),
                  cfg_serial);
+    } else if (strcmp(backend, "pg") == 0) {
+        /* tests/pg: $DL_TEST_PG_STORE is a store map without :table. */
+        const char *m = getenv("DL_TEST_PG_STORE");
+        int n = m ? (int)(strrchr(m, '}') ? strrchr(m, '}') - m : 0) : 0;
+        snprintf(cfg_text, sizeof cfg_text, "%.*s :table \"t%d_%d\"}", n,
+                 m ? m : "{", (int)getpid(), cfg_serial);
     } else {
         char dir[600];
         snprintf(dir, sizeof dir, "%s", test_tmpdir(backend));
@@ -606,6 +612,14 @@ static void run_battery(const char *name) {
 
 int main(void) {
     dl_arena_init(&arena, 0);
+    /* DL_TEST_STORE_ONLY=<backend>: that battery alone (tests/pg runs
+    ** this program with "pg"). */
+    const char *only = getenv("DL_TEST_STORE_ONLY");
+    if (only && *only) {
+        run_battery(only);
+        dl_arena_free(&arena);
+        return test_summary();
+    }
     run_battery("memory");
     run_battery("file");
     if (have_lmdb()) run_battery("lmdb");
