@@ -9,7 +9,7 @@ version comes from the generated glue (spec/api.edn's :library :version).
 import os
 import re
 
-from setuptools import setup
+from setuptools import Extension, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -26,5 +26,7 @@ setup(
     packages=["datalith"],
     package_data={"datalith": ["py.typed", "*.pyi"]},
     cffi_modules=["bindings/python/build_ffi.py:ffibuilder"],
+    # The C fast path of datalith.cbor.loads (pure Python remains the fallback).
+    ext_modules=[Extension("datalith._cbor_c", ["bindings/python/datalith/_cbor_c.c"])],
     zip_safe=False,
 )

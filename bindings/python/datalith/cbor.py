@@ -1,4 +1,8 @@
-"""CBOR (RFC 8949) encoder and decoder for datalith values, in pure Python.
+"""CBOR (RFC 8949) encoder and decoder for datalith values.
+
+The encoder and the reference decoder are pure Python; loads() first tries
+the C decoder datalith._cbor_c (built with the package; see the end of this
+file), which falls back to the Python one for anything unusual.
 
 Values cross the C boundary as CBOR bytes; this module converts between
 them and native Python values (see datalith._values for the type mapping).
@@ -451,66 +455,74 @@ class _Dec:
                                  "(duplicates, or e.g. 1, 1.0 and True); a Python set "
                                  "cannot hold them all" % at)
             return (s if key else set(s)), pos
-        if tag == TAG_UUID:
-            v, pos = self.item(pos, depth, key)
-            if type(v) is not bytes or len(v) != 16:
-                raise _parse_error("tag 37 (UUID) expects 16 bytes", at)
-            return _uuid.UUID(bytes=v), pos
-        if tag == TAG_BIGPOS or tag == TAG_BIGNEG:
-            v, pos = self.item(pos, depth, key)
-            if type(v) is not bytes:
-                raise _parse_error("tag %d (bignum) expects a byte string" % tag, at)
-            m = int.from_bytes(v, "big")
-            return (m if tag == TAG_BIGPOS else -1 - m), pos
-        if tag == TAG_DECIMAL:
-            v, pos = self.item(pos, depth, key)
-            if (not isinstance(v, (list, tuple)) or len(v) != 2 or type(v[0]) is not int
-                    or type(v[1]) is not int):
-                raise _parse_error("tag 4 (decimal fraction) expects [exponent, mantissa]", at)
-            e, m = v
-            return _decimal.Decimal((1 if m < 0 else 0, tuple(int(c) for c in str(abs(m))),
-                                     e)), pos
-        if tag == TAG_EPOCH or tag == TAG_EXTTIME:
-            v, pos = self.item(pos, depth, key)
-            return self.inst(tag, v, at), pos
         if tag == TAG_LIST:
             v, pos = self.item(pos, depth, True)
             if type(v) is not tuple:
                 raise _parse_error("list tag expects an array", at)
             return EdnList(v), pos
-        if tag == TAG_CHAR:
-            v, pos = self.item(pos, depth, key)
-            if type(v) is not int or not 0 <= v <= 0x10FFFF:
-                raise _parse_error("char tag expects a code point 0..0x10FFFF", at)
-            return Char(chr(v)), pos
-        if tag == TAG_OBJECT:
-            v, pos = self.item(pos, depth, key)
-            if not isinstance(v, (list, tuple)) or len(v) != 2 or type(v[0]) is not str:
-                raise _parse_error('tag 27 (tagged value) expects ["tag", value]', at)
-            return Tagged(Symbol(v[0]), v[1]), pos
         if tag == TAG_SELFDESC:
             return self.item(pos, depth, key)
-        raise _parse_error("unsupported CBOR tag %d" % tag, at)
+        if tag not in _VALUE_TAGS:
+            raise _parse_error("unsupported CBOR tag %d" % tag, at)
+        v, pos = self.item(pos, depth, key)
+        return _tag_value(tag, v, at), pos
 
-    def inst(self, tag: int, v: Any, at: int) -> _dt.datetime:
-        if tag == TAG_EPOCH:
-            if type(v) is int:
-                ms = v * 1000
-            elif type(v) is float and v == v and abs(v) < 9.2e15:
-                ms = int(round(v * 1000))
-            else:
-                raise _parse_error("tag 1 expects a number of epoch seconds", at)
+
+_VALUE_TAGS = frozenset((TAG_UUID, TAG_BIGPOS, TAG_BIGNEG, TAG_DECIMAL, TAG_EPOCH, TAG_EXTTIME,
+                         TAG_CHAR, TAG_OBJECT))
+
+
+def _tag_value(tag: int, v: Any, at: int) -> Any:
+    """The value of a tag in _VALUE_TAGS whose content decoded to v (the
+    content starts after the tag head at byte `at`).  Also called by the C
+    decoder (_cbor_c.c), so both finish these tags the same way."""
+    if tag == TAG_UUID:
+        if type(v) is not bytes or len(v) != 16:
+            raise _parse_error("tag 37 (UUID) expects 16 bytes", at)
+        return _uuid.UUID(bytes=v)
+    if tag == TAG_BIGPOS or tag == TAG_BIGNEG:
+        if type(v) is not bytes:
+            raise _parse_error("tag %d (bignum) expects a byte string" % tag, at)
+        m = int.from_bytes(v, "big")
+        return m if tag == TAG_BIGPOS else -1 - m
+    if tag == TAG_DECIMAL:
+        if (not isinstance(v, (list, tuple)) or len(v) != 2 or type(v[0]) is not int
+                or type(v[1]) is not int):
+            raise _parse_error("tag 4 (decimal fraction) expects [exponent, mantissa]", at)
+        e, m = v
+        return _decimal.Decimal((1 if m < 0 else 0, tuple(int(c) for c in str(abs(m))), e))
+    if tag == TAG_EPOCH or tag == TAG_EXTTIME:
+        return _inst(tag, v, at)
+    if tag == TAG_CHAR:
+        if type(v) is not int or not 0 <= v <= 0x10FFFF:
+            raise _parse_error("char tag expects a code point 0..0x10FFFF", at)
+        return Char(chr(v))
+    if tag == TAG_OBJECT:
+        if not isinstance(v, (list, tuple)) or len(v) != 2 or type(v[0]) is not str:
+            raise _parse_error('tag 27 (tagged value) expects ["tag", value]', at)
+        return Tagged(Symbol(v[0]), v[1])
+    raise _parse_error("unsupported CBOR tag %d" % tag, at)
+
+
+def _inst(tag: int, v: Any, at: int) -> _dt.datetime:
+    if tag == TAG_EPOCH:
+        if type(v) is int:
+            ms = v * 1000
+        elif type(v) is float and v == v and abs(v) < 9.2e15:
+            ms = int(round(v * 1000))
         else:
-            if not isinstance(v, dict) or 1 not in v or type(v[1]) is not int or \
-                    any(k not in (1, -3) for k in v) or \
-                    (-3 in v and not (type(v[-3]) is int and 0 <= v[-3] <= 999)):
-                raise _parse_error("tag 1001 expects {1: seconds, -3: milliseconds 0..999}", at)
-            ms = v[1] * 1000 + v.get(-3, 0)
-        try:
-            return _EPOCH + _dt.timedelta(milliseconds=ms)
-        except OverflowError:
-            raise ValueError("inst %d ms from the epoch is outside the range of "
-                             "datetime.datetime (years 1..9999)" % ms) from None
+            raise _parse_error("tag 1 expects a number of epoch seconds", at)
+    else:
+        if not isinstance(v, dict) or 1 not in v or type(v[1]) is not int or \
+                any(k not in (1, -3) for k in v) or \
+                (-3 in v and not (type(v[-3]) is int and 0 <= v[-3] <= 999)):
+            raise _parse_error("tag 1001 expects {1: seconds, -3: milliseconds 0..999}", at)
+        ms = v[1] * 1000 + v.get(-3, 0)
+    try:
+        return _EPOCH + _dt.timedelta(milliseconds=ms)
+    except OverflowError:
+        raise ValueError("inst %d ms from the epoch is outside the range of "
+                         "datetime.datetime (years 1..9999)" % ms) from None
 
 
 def _same_key(d: dict, k: Any) -> bool:
@@ -528,6 +540,15 @@ def loads(data: bytes) -> Any:
         data = bytes(data)
     if not isinstance(data, bytes):
         raise TypeError("cbor.loads takes bytes, not %s" % type(data).__name__)
+    if _fast is not None:
+        v = _fast(data)
+        if v is not _FALLBACK:
+            return v
+    return _loads_py(data)
+
+
+def _loads_py(data: bytes) -> Any:
+    """loads() by the pure-Python decoder alone (the reference)."""
     d = _Dec(data)
     try:
         v, pos = d.item(0, 0, False)
@@ -536,3 +557,19 @@ def loads(data: bytes) -> Any:
     if pos != len(data):
         raise _parse_error("trailing bytes after the value", pos)
     return v
+
+
+# The C decoder (_cbor_c.c, built with the package) decodes what the engine
+# writes several times faster; on anything unusual it returns _FALLBACK and
+# the decoder above runs, so values and errors are the same either way.
+# DATALITH_PURE_PYTHON_CBOR=1 (read at import) turns it off.
+_FALLBACK = object()
+_fast = None
+if not __import__("os").environ.get("DATALITH_PURE_PYTHON_CBOR"):
+    try:
+        from . import _cbor_c
+    except ImportError:  # a build without the extension: pure Python only
+        pass
+    else:
+        _cbor_c.configure(Keyword, Symbol, FrozenMap, EdnList, _tag_value, _FALLBACK, MAX_DEPTH)
+        _fast = _cbor_c.loads
