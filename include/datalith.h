@@ -103,6 +103,7 @@ DATALITH_API void datalith_free(void *p);
 typedef struct datalith_conn datalith_conn;
 typedef struct datalith_db datalith_db;
 typedef int (*datalith_filter_fn)(void *ctx, const char *datom, size_t datom_len);
+typedef void (*datalith_listen_fn)(void *ctx, int status, const char *report, size_t report_len);
 
 /* The library version as "MAJOR.MINOR.PATCH".
 **
@@ -677,6 +678,54 @@ DATALITH_API int datalith_as_of(datalith_db *db, const char *time_point,
 DATALITH_API int datalith_since(datalith_db *db, const char *time_point,
                                 size_t time_point_len, int fmt,
                                 datalith_db **out);
+
+/* Call back after every commit of the connection's branch with its transaction
+** report: commits through this connection and, once the connection's watcher
+** thread notices them, commits by other connections and processes (memory
+** stores: this connection's only).  Reports of commits made elsewhere carry
+** :tempids {:db/current-tx tx} and :tx-meta {:db/txInstant inst} only.
+** Returns the listener's key (the given one, or a fresh keyword if nil).
+**
+** Parameters:
+**   conn          [borrowed] the connection
+**   key, key_len  [borrowed] the listener's key, or nil
+**   fmt           the encoding of `key`, the result and the reports
+**   cb, cb_ctx    [borrowed] the listener; must stay callable until unlisten
+**                 or release
+**   out, out_len  [fresh] the key
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_EINVAL   bad argument or misuse of the API
+**   DATALITH_EPARSE   malformed input text or bytes (has a position)
+**   DATALITH_EEXISTS  the key is taken
+**   DATALITH_EIO      the watcher thread cannot start
+**   DATALITH_ENOMEM   out of memory
+**
+** Thread safety: may be called from any thread, concurrently.  Stability:
+** stable, since 0.3.0. */
+DATALITH_API int datalith_listen(datalith_conn *conn, const char *key,
+                                 size_t key_len, int fmt,
+                                 datalith_listen_fn cb, void *cb_ctx,
+                                 char **out, size_t *out_len);
+
+/* Remove a listener.  When this returns the callback is not running and will
+** not run again (called from the callback itself, it is not called again).
+** The last listener's removal stops the watcher thread.
+**
+** Parameters:
+**   conn          [borrowed] the connection
+**   key, key_len  [borrowed] the listener's key
+**   fmt           the encoding of `key`
+**
+** Returns DATALITH_OK, or:
+**   DATALITH_ENOTFOUND  no listener has this key
+**   DATALITH_EINVAL     bad argument or misuse of the API
+**   DATALITH_EPARSE     malformed input text or bytes (has a position)
+**
+** Thread safety: may be called from any thread, concurrently.  May block on
+** I/O.  Stability: stable, since 0.3.0. */
+DATALITH_API int datalith_unlisten(datalith_conn *conn, const char *key,
+                                   size_t key_len, int fmt);
 
 /* The schema: a map from attribute ident to its attribute map (with :db/id).
 **

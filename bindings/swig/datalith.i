@@ -208,7 +208,7 @@ const char *datalith_status_name(int code);
 %apply (datalith_db *const *DL_DBS, size_t DL_DBS_COUNT) { (datalith_db *const *dbs, size_t dbs_count) };
 %apply datalith_db **DL_DB_OUT { datalith_db **out };
 %apply int DL_FORMAT_EDN { int fmt };
-%apply (const char *DL_TEXT, size_t DL_TEXT_LEN) { (const char *args, size_t args_len), (const char *config, size_t config_len), (const char *eid, size_t eid_len), (const char *eids, size_t eids_len), (const char *entities, size_t entities_len), (const char *in, size_t in_len), (const char *inputs, size_t inputs_len), (const char *part, size_t part_len), (const char *query, size_t query_len), (const char *selector, size_t selector_len), (const char *time_point, size_t time_point_len), (const char *tx, size_t tx_len) };
+%apply (const char *DL_TEXT, size_t DL_TEXT_LEN) { (const char *args, size_t args_len), (const char *config, size_t config_len), (const char *eid, size_t eid_len), (const char *eids, size_t eids_len), (const char *entities, size_t entities_len), (const char *in, size_t in_len), (const char *inputs, size_t inputs_len), (const char *key, size_t key_len), (const char *part, size_t part_len), (const char *query, size_t query_len), (const char *selector, size_t selector_len), (const char *time_point, size_t time_point_len), (const char *tx, size_t tx_len) };
 %apply (char **DL_TEXT_OUT, size_t *DL_TEXT_OUT_LEN) { (char **out, size_t *out_len) };
 
 /* ---- operations (spec :ops, :implemented, no callbacks) ---- */
@@ -320,6 +320,10 @@ datalith_rc datalith_as_of(datalith_db *db, const char *time_point, size_t time_
 /* The datoms asserted strictly after a transaction id or #inst (exclusive) */
 %rename(since) datalith_since;
 datalith_rc datalith_since(datalith_db *db, const char *time_point, size_t time_point_len, int fmt, datalith_db **out);
+
+/* Remove a listener */
+%rename(unlisten) datalith_unlisten;
+datalith_rc datalith_unlisten(datalith_conn *conn, const char *key, size_t key_len, int fmt);
 
 /* The schema: a map from attribute ident to its attribute map (with :db/id) */
 %rename(schema) datalith_schema;

@@ -19,6 +19,7 @@
 
 #include "db/config.h"
 #include "db/db.h"
+#include "db/listen.h"
 #include "db/schema.h"
 #include "db/tx.h"
 #include "db/view.h"
@@ -205,11 +206,14 @@ DATALITH_API int datalith_transact(datalith_conn *conn, const char *tx,
     if (rc) goto done;
     rc = dl_api_tx_args(&in, &tx_data, &tx_meta);
     if (rc) goto done;
+    /* listeners get this report (with its tempids and tx-meta) */
+    int ltok = dl_listen_tx_begin(TO_CONN(conn));
     rc = run_transact(TO_CONN(conn), tx_data, tx_meta, &a, &before, &rep);
+    if (!rc) rc = dl_api_report_value(&a, before, &rep, &report);
+    dl_listen_tx_end(TO_CONN(conn), ltok, rc ? NULL : rep.db_after,
+                     rc ? NULL : &report);
     if (rc) goto done;
-
-    rc = dl_api_report_value(&a, before, &rep, &report);
-    if (!rc) rc = dl_api_write(&report, fmt, out, out_len);
+    rc = dl_api_write(&report, fmt, out, out_len);
 done:
     dl_tx_report_release(&rep);
     if (before) dl_db_release(before);

@@ -49,6 +49,7 @@
 #define _GNU_SOURCE
 #include "db_internal.h"
 
+#include "listen.h"
 #include "store/object.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -87,6 +88,7 @@ struct dl_conn {
     int locked;               /* holds the store's writer lock */
     int mem;                  /* :memory branch kept in the process (below) */
     dl_tail tail;             /* log tail state of `head` */
+    struct dl_listen_set *listen; /* listen.c; NULL until the first listen */
 };
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -1074,7 +1076,10 @@ void dl_conn_release(dl_conn *c) {
         }
     }
     pthread_mutex_unlock(&reg_mu);
-    if (last) conn_free(c);
+    if (last) {
+        dl_listen_conn_closing(c); /* stops (joins) its watcher thread */
+        conn_free(c);
+    }
 }
 
 const dl_config *dl_conn_config(const dl_conn *c) { return &c->env->config; }
@@ -1169,4 +1174,60 @@ adopt:
 out:
     pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+/* ---- commit records for listeners (listen.c; db_internal.h) ---- */
+
+struct dl_listen_set **dl_conn_listen_slot(dl_conn *c) { return &c->listen; }
+int dl_conn_is_memory(const dl_conn *c) { return c->mem; }
+
+int dl_conn_head_now(dl_conn *c, char key[DL_COMMIT_KEY_MAX]) {
+    int rc;
+    if (c->mem) {
+        pthread_mutex_lock(&c->mu);
+        memcpy(key, c->head, DL_COMMIT_KEY_MAX);
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
+    rc = head_read(c->env->store, c->branch, key);
+    if (rc == DATALITH_ENOTFOUND)
+        rc = dl_err_set(DATALITH_ENOTFOUND, "Database does not exist.");
+    return rc;
+}
+
+int dl_conn_wait_head(dl_conn *c, const char *known, int timeout_ms) {
+    dl_store *st = c->env->store;
+    if (c->mem || !st || !st->vt->head_wait) return DATALITH_EUNSUPPORTED;
+    return st->vt->head_wait(st, c->branch, (const uint8_t *)known,
+                             known ? strlen(known) : 0, timeout_ms);
+}
+
+int dl_commit_meta_read(dl_conn *c, const char *key, dl_commit_meta *out) {
+    dl_arena a;
+    commit_rec r;
+    int rc;
+    memset(out, 0, sizeof *out);
+    dl_arena_init(&a, 0);
+    rc = rec_read(c->env->store, &a, key, &r);
+    if (!rc) {
+        memcpy(out->parent, r.parent, sizeof out->parent);
+        out->max_eid = r.max_eid;
+        out->max_tx = r.max_tx;
+        out->hash = r.hash;
+        out->tx_instant = r.tx_instant;
+        memcpy(out->id, r.id, 16);
+        if (r.txdata) {
+            out->txdata = malloc(r.txdata_len ? r.txdata_len : 1);
+            if (!out->txdata) rc = dl_err_nomem();
+            else memcpy(out->txdata, r.txdata, r.txdata_len);
+            out->txdata_len = r.txdata_len;
+        }
+    }
+    dl_arena_free(&a);
+    return rc;
+}
+
+int dl_conn_load_commit(dl_conn *c, const char *key, dl_db **out) {
+    char skey[DL_COMMIT_KEY_MAX];
+    return load_commit(c->env, key, NULL, NULL, NULL, out, skey, NULL);
 }

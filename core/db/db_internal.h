@@ -65,4 +65,30 @@ int dl_conn_open_store(const dl_config *cfg, dl_store *st, dl_conn **out);
 ** (the default for dl_conn_open on durable stores). */
 void dl_conn_set_log_tail(dl_conn *c, int on);
 
+/* ---- for the listeners' watcher (listen.c) ---- */
+
+/* Where listen.c keeps a connection's listener set (created on demand). */
+struct dl_listen_set **dl_conn_listen_slot(dl_conn *c);
+int dl_conn_is_memory(const dl_conn *c);
+/* The branch head now: read from the store (memory: the newest commit). */
+int dl_conn_head_now(dl_conn *c, char key[DL_COMMIT_KEY_MAX]);
+/* The store's head_wait for c's branch; DATALITH_EUNSUPPORTED when the
+** backend has none (the caller polls). */
+int dl_conn_wait_head(dl_conn *c, const char *known, int timeout_ms);
+
+/* What a listener needs of one commit record. */
+typedef struct dl_commit_meta {
+    char parent[DL_COMMIT_KEY_MAX]; /* "" for the first commit */
+    uint64_t max_eid, max_tx, hash;
+    int64_t tx_instant;
+    uint8_t id[16];
+    uint8_t *txdata;   /* malloc'd copy of the logged :tx-data (CBOR), or
+                       ** NULL when the record flushed its nodes instead */
+    size_t txdata_len;
+} dl_commit_meta;
+int dl_commit_meta_read(dl_conn *c, const char *key, dl_commit_meta *out);
+/* The snapshot of commit `key` of c's store (retained for the caller). */
+int dl_conn_load_commit(dl_conn *c, const char *key, dl_db **out);
+
+
 #endif
