@@ -151,6 +151,7 @@ typedef struct Q {
     int nrules;
     q_rel *rels; /* every relation, for freeing */
     const q_clause *delta_occ;
+    struct dm_ctx *dm; /* demand-driven group being computed, or NULL */
     edn_value *plan;
     size_t nplan, capplan;
     int depth;
@@ -1624,6 +1625,8 @@ static int rule_fixpoint(Q *q, q_rule *ru, int dsrc) {
         if ((rc = positional(q, grp[i]->arity, &grp[i]->delta))) return rc;
     }
     const q_clause *saved = q->delta_occ;
+    struct dm_ctx *saved_dm = q->dm;
+    q->dm = NULL;
     for (int iter = 0; !rc; iter++) {
         q_rel *nw[64];
         int any = 0;
@@ -1660,7 +1663,461 @@ static int rule_fixpoint(Q *q, q_rule *ru, int dsrc) {
         if (!any) break;
     }
     q->delta_occ = saved;
+    q->dm = saved_dm;
     for (int i = 0; i < ng; i++) grp[i]->computing = 0;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* demand-driven rules                                                 */
+/*
+** A call into a recursive group with bound arguments (constants, or
+** variables bound earlier in the body) computes only the part of the
+** rule relations those bindings can reach: the magic-set idea, run on the
+** planner's own clause order instead of a rewritten program.
+**
+** A table is one (rule, mask) pair, mask the argument positions bound at
+** the call.  It holds its demand D (distinct tuples of the bound
+** positions) and its answers A (distinct positional rows of the rule,
+** all true facts, found for the demanded values), each with incremental
+** hash indexes: D and A on whole rows (dedupe), A on the bound positions
+** (a call probes it once per row of R).  Evaluating a body for table t
+** seeds it with t's demand on the head variables; a call to a group rule
+** inside it adds R projected on the positions it binds to the callee's
+** demand and joins the callee's answers.  Rounds are semi-naive in both
+** directions: a body runs once seeded with the demand new since the last
+** round (every call reading all answers) and, seeded with the older
+** demand, once per group call reading that callee's answers new in the
+** last round (delta).  Until no round adds demand or answers.
+**
+** The order the planner picks may depend on relation sizes, so the mask
+** of each call site is fixed (per caller table) on its first evaluation
+** and the scheduler waits until those arguments are bound (dm_prio).
+*/
+
+/* An incremental chained hash index over rows 0..n-1 of a relation. */
+typedef struct hset {
+    size_t mask, n, cap;
+    size_t *head, *next;
+    uint64_t *h;
+} hset;
+
+static void hset_free(hset *s) {
+    free(s->head);
+    free(s->next);
+    free(s->h);
+    memset(s, 0, sizeof *s);
+}
+
+/* Index row s->n with hash h. */
+static int hset_add(hset *s, uint64_t h) {
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 16;
+        size_t *nx = realloc(s->next, nc * sizeof *nx);
+        if (!nx) return dl_err_nomem();
+        s->next = nx;
+        uint64_t *nh = realloc(s->h, nc * sizeof *nh);
+        if (!nh) return dl_err_nomem();
+        s->h = nh;
+        s->cap = nc;
+    }
+    if (!s->head || s->n * 2 >= s->mask + 1) {
+        size_t sz = s->head ? (s->mask + 1) * 4 : 64;
+        size_t *hd = malloc(sz * sizeof *hd);
+        if (!hd) return dl_err_nomem();
+        for (size_t i = 0; i < sz; i++) hd[i] = HNONE;
+        for (size_t i = s->n; i-- > 0;) {
+            s->next[i] = hd[s->h[i] & (sz - 1)];
+            hd[s->h[i] & (sz - 1)] = i;
+        }
+        free(s->head);
+        s->head = hd;
+        s->mask = sz - 1;
+    }
+    s->h[s->n] = h;
+    s->next[s->n] = s->head[h & s->mask];
+    s->head[h & s->mask] = s->n;
+    s->n++;
+    return 0;
+}
+
+static size_t hset_first(const hset *s, uint64_t h) {
+    return s->head ? s->head[h & s->mask] : HNONE;
+}
+
+typedef struct dm_table {
+    q_rule *ru;
+    uint64_t mask;
+    int nk, kpos[64];   /* the bound positions */
+    q_rel *D;           /* demand: nk columns */
+    size_t dold, dcur;  /* D[0,dold) old, D[dold,dcur) new this round */
+    hset Dall;
+    q_rel *A, *delta, *nw;
+    hset Aall, Akey;
+} dm_table;
+
+typedef struct dm_site {
+    const q_clause *c;
+    int caller;
+    uint64_t mask;
+} dm_site;
+
+typedef struct dm_ctx {
+    dm_table *t;
+    int nt, capt;
+    dm_site *s;
+    int ns, caps;
+    int cur; /* the table whose body is being evaluated */
+} dm_ctx;
+
+static const int dm_id[64] = {
+    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+    22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+    44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+
+static int dm_table_get(Q *q, dm_ctx *d, q_rule *ru, uint64_t mask) {
+    for (int i = 0; i < d->nt; i++)
+        if (d->t[i].ru == ru && d->t[i].mask == mask) return i;
+    if (d->nt == d->capt) {
+        int nc = d->capt ? d->capt * 2 : 8;
+        dm_table *nt = dl_arena_realloc(q->a, d->t, sizeof *nt * (size_t)d->capt,
+                                        sizeof *nt * (size_t)nc);
+        if (!nt) return DATALITH_ENOMEM;
+        d->t = nt;
+        d->capt = nc;
+    }
+    dm_table *t = &d->t[d->nt];
+    memset(t, 0, sizeof *t);
+    t->ru = ru;
+    t->mask = mask;
+    int vars[64];
+    for (int i = 0; i < ru->arity; i++)
+        if (mask >> i & 1) {
+            vars[t->nk] = -(i + 1);
+            t->kpos[t->nk++] = i;
+        }
+    int rc;
+    if (!(t->D = rel_new(q, t->nk, vars))) return DATALITH_ENOMEM;
+    if ((rc = positional(q, ru->arity, &t->A)) || (rc = positional(q, ru->arity, &t->delta)))
+        return rc;
+    return d->nt++;
+}
+
+static void dm_free(dm_ctx *d) {
+    for (int i = 0; i < d->nt; i++) {
+        hset_free(&d->t[i].Dall);
+        hset_free(&d->t[i].Aall);
+        hset_free(&d->t[i].Akey);
+    }
+}
+
+/* The arguments of call c bound by R (or constant), as a mask. */
+static uint64_t dm_call_mask(const q_clause *c, const q_rel *R) {
+    uint64_t m = 0;
+    for (int i = 0; i < c->nt && i < 64; i++) {
+        const q_term *t = &c->t[i];
+        if (t->kind == T_CONST || (t->kind == T_VAR && rel_col(R, t->var) >= 0))
+            m |= (uint64_t)1 << i;
+    }
+    return m;
+}
+
+/* Where call c finds the value of each bound position of t: a column of
+** R (>= 0) or constant argument i (-1 - i). */
+static void dm_key_cols(const dm_table *t, const q_clause *c, const q_rel *R, int *cols) {
+    for (int j = 0; j < t->nk; j++) {
+        const q_term *a = &c->t[t->kpos[j]];
+        cols[j] = a->kind == T_CONST ? -1 - t->kpos[j] : rel_col(R, a->var);
+    }
+}
+
+static void dm_key(const dm_table *t, const q_clause *c, const int *cols,
+                   const edn_value *row, edn_value *key) {
+    for (int j = 0; j < t->nk; j++)
+        key[j] = cols[j] >= 0 ? row[cols[j]] : c->t[-1 - cols[j]].c;
+}
+
+/* Add the bound arguments of call c, for each row of R, to t's demand. */
+static int dm_demand(Q *q, dm_table *t, const q_clause *c, const q_rel *R) {
+    int cols[64];
+    edn_value key[64];
+    dm_key_cols(t, c, R, cols);
+    for (size_t r = 0; r < R->n; r++) {
+        dm_key(t, c, cols, rel_row(R, r), key);
+        uint64_t h = hash_cols(key, dm_id, t->nk);
+        size_t j;
+        for (j = hset_first(&t->Dall, h); j != HNONE; j = t->Dall.next[j])
+            if (t->Dall.h[j] == h && eq_cols(rel_row(t->D, j), dm_id, key, dm_id, t->nk)) break;
+        if (j != HNONE) continue;
+        edn_value *o = rel_push(q, t->D);
+        if (!o) return dl_err_last()->code;
+        memcpy(o, key, sizeof(edn_value) * (size_t)t->nk);
+        int rc = hset_add(&t->Dall, h);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* R joined with t's answers through call c's arguments (natural join on
+** the variables; constants filter; a repeated variable unifies). */
+static int dm_join(Q *q, const dm_table *t, const q_clause *c, const q_rel *R, q_rel **out) {
+    int vars[128], colR[64], newk[64], nn = 0, cols[64];
+    memcpy(vars, R->vars, sizeof(int) * (size_t)R->w);
+    for (int i = 0; i < c->nt; i++) {
+        colR[i] = -1;
+        newk[i] = -1;
+        const q_term *a = &c->t[i];
+        if (a->kind != T_VAR || (t->mask >> i & 1)) continue;
+        colR[i] = rel_col(R, a->var);
+        if (colR[i] >= 0) continue;
+        int k;
+        for (k = 0; k < nn; k++)
+            if (vars[R->w + k] == a->var) break;
+        if (k == nn) vars[R->w + nn++] = a->var;
+        newk[i] = k;
+    }
+    q_rel *r = rel_new(q, R->w + nn, vars);
+    if (!r) return DATALITH_ENOMEM;
+    *out = r;
+    dm_key_cols(t, c, R, cols);
+    edn_value key[64], nv[64];
+    for (size_t ri = 0; ri < R->n; ri++) {
+        const edn_value *row = rel_row(R, ri);
+        dm_key(t, c, cols, row, key);
+        uint64_t h = hash_cols(key, dm_id, t->nk);
+        for (size_t j = hset_first(&t->Akey, h); j != HNONE; j = t->Akey.next[j]) {
+            if (t->Akey.h[j] != h) continue;
+            const edn_value *ar = rel_row(t->A, j);
+            if (!eq_cols(ar, t->kpos, key, dm_id, t->nk)) continue;
+            int ok = 1;
+            char set[64];
+            memset(set, 0, (size_t)nn);
+            for (int i = 0; i < c->nt && ok; i++) {
+                const q_term *a = &c->t[i];
+                if (t->mask >> i & 1) continue;
+                if (a->kind == T_CONST) ok = edn_equal(&ar[i], &a->c);
+                else if (colR[i] >= 0) ok = edn_equal(&ar[i], &row[colR[i]]);
+                else if (newk[i] >= 0) {
+                    if (set[newk[i]]) ok = edn_equal(&nv[newk[i]], &ar[i]);
+                    else {
+                        nv[newk[i]] = ar[i];
+                        set[newk[i]] = 1;
+                    }
+                }
+            }
+            if (!ok) continue;
+            edn_value *o = rel_push(q, r);
+            if (!o) return dl_err_last()->code;
+            memcpy(o, row, sizeof(edn_value) * (size_t)R->w);
+            memcpy(o + R->w, nv, sizeof(edn_value) * (size_t)nn);
+        }
+    }
+    return 0;
+}
+
+/* Add t->nw's rows not yet in A to A; they become t->delta. */
+static int dm_absorb(Q *q, dm_table *t) {
+    int rc = positional(q, t->ru->arity, &t->delta);
+    if (rc) return rc;
+    int w = t->ru->arity;
+    for (size_t i = 0; i < t->nw->n; i++) {
+        const edn_value *row = rel_row(t->nw, i);
+        uint64_t h = hash_cols(row, dm_id, w);
+        size_t j;
+        for (j = hset_first(&t->Aall, h); j != HNONE; j = t->Aall.next[j])
+            if (t->Aall.h[j] == h && eq_cols(rel_row(t->A, j), dm_id, row, dm_id, w)) break;
+        if (j != HNONE) continue;
+        edn_value *o = rel_push(q, t->A);
+        if (!o) return dl_err_last()->code;
+        memcpy(o, row, sizeof(edn_value) * (size_t)w);
+        if ((rc = hset_add(&t->Aall, h)) || (rc = hset_add(&t->Akey, hash_cols(row, t->kpos, t->nk))))
+            return rc;
+        if (!(o = rel_push(q, t->delta))) return dl_err_last()->code;
+        memcpy(o, row, sizeof(edn_value) * (size_t)w);
+    }
+    return 0;
+}
+
+static const dm_site *dm_site_find(const dm_ctx *d, const q_clause *c) {
+    for (int i = 0; i < d->ns; i++)
+        if (d->s[i].c == c && d->s[i].caller == d->cur) return &d->s[i];
+    return NULL;
+}
+
+/* Scheduler priority of a call into the group being computed: runnable
+** once the arguments of its recorded mask are bound; before its first
+** evaluation, preferred when it has a bound argument. */
+static int dm_prio(const Q *q, const q_clause *c, const q_rel *R, uint64_t *cost) {
+    const dm_ctx *d = q->dm;
+    const dm_site *st = dm_site_find(d, c);
+    uint64_t m = dm_call_mask(c, R);
+    *cost = R->n;
+    if (st) return (m & st->mask) == st->mask ? 3 : 99;
+    return m ? 3 : 6;
+}
+
+/* Call c inside the group: record its demand, join the callee's answers
+** (the delta ones when c is the occurrence reading the delta). */
+static int dm_call(Q *q, const q_clause *c, const q_rel *R, q_rel **out) {
+    dm_ctx *d = q->dm;
+    const dm_site *st = dm_site_find(d, c);
+    uint64_t mask;
+    if (st) {
+        mask = st->mask;
+    } else {
+        mask = dm_call_mask(c, R);
+        if (d->ns == d->caps) {
+            int nc = d->caps ? d->caps * 2 : 8;
+            dm_site *ns = dl_arena_realloc(q->a, d->s, sizeof *ns * (size_t)d->caps,
+                                           sizeof *ns * (size_t)nc);
+            if (!ns) return DATALITH_ENOMEM;
+            d->s = ns;
+            d->caps = nc;
+        }
+        d->s[d->ns++] = (dm_site){c, d->cur, mask};
+    }
+    int ti = dm_table_get(q, d, c->rule, mask);
+    if (ti < 0) return ti;
+    dm_table *t = &d->t[ti];
+    int rc = dm_demand(q, t, c, R);
+    if (rc) return rc;
+    if (q->delta_occ != c) return dm_join(q, t, c, R, out);
+    q_rel *view;
+    rc = rule_view(q, c, t->delta, &view);
+    if (!rc) rc = rel_join(q, R, view, out);
+    return rc;
+}
+
+/* Seed for body bi of table t from demand rows D[from,to): the head
+** variables of the bound positions (a repeated head variable needs equal
+** values). */
+static int dm_seed(Q *q, const dm_table *t, int bi, size_t from, size_t to, q_rel **out) {
+    const int *head = t->ru->b[bi].head;
+    int hv[64], col[64], k = 0;
+    int chk[64][2], nchk = 0;
+    for (int j = 0; j < t->nk; j++) {
+        int v = head[t->kpos[j]], dup = -1;
+        for (int m = 0; m < k; m++)
+            if (hv[m] == v) dup = m;
+        if (dup >= 0) {
+            chk[nchk][0] = col[dup];
+            chk[nchk++][1] = j;
+        } else {
+            hv[k] = v;
+            col[k++] = j;
+        }
+    }
+    q_rel *s = rel_new(q, k, hv);
+    if (!s) return DATALITH_ENOMEM;
+    rel_reserve(q, s, to - from);
+    for (size_t r = from; r < to; r++) {
+        const edn_value *row = rel_row(t->D, r);
+        int ok = 1;
+        for (int m = 0; m < nchk && ok; m++) ok = edn_equal(&row[chk[m][0]], &row[chk[m][1]]);
+        if (!ok) continue;
+        edn_value *o = rel_push(q, s);
+        if (!o) return dl_err_last()->code;
+        for (int m = 0; m < k; m++) o[m] = row[col[m]];
+    }
+    *out = s;
+    return nchk ? rel_dedupe(q, s) : 0;
+}
+
+/* Does a call into ru's group occur under a not / not-join in b? */
+static int dm_negated(Q *q, const q_rule *ru, const q_branch *b, int neg) {
+    for (int i = 0; i < b->n; i++) {
+        const q_clause *c = &b->cl[i];
+        if (neg && c->kind == C_RULE &&
+            (c->rule == ru || (ru->reach[c->rule - q->rules] && c->rule->reach[ru - q->rules])))
+            return 1;
+        for (int j = 0; j < c->nbr; j++)
+            if (dm_negated(q, ru, &c->br[j], neg || c->kind == C_NOT)) return 1;
+    }
+    return 0;
+}
+
+/* Can ru's group be computed on demand?  Not when a group call sits under
+** negation (not stratified; the whole-relation path keeps its behaviour)
+** or past the fixed limits. */
+static int dm_ok(Q *q, const q_rule *ru) {
+    if (ru->arity > 64) return 0;
+    for (int i = 0; i < q->nrules; i++) {
+        const q_rule *x = &q->rules[i];
+        if (x != ru && !(ru->reach[i] && x->reach[ru - q->rules])) continue;
+        if (x->arity > 64) return 0;
+        for (int bi = 0; bi < x->nb; bi++)
+            if (dm_negated(q, ru, &x->b[bi].body, 0)) return 0;
+    }
+    return 1;
+}
+
+/* Outer call c of recursive rule ru with the arguments of mask bound by
+** R: compute the group on demand and join its answers into *out. */
+static int dm_fixpoint(Q *q, const q_clause *c, q_rel *R, uint64_t mask, int dsrc, q_rel **out) {
+    q_rule *ru = c->rule, *grp[64];
+    int n = q->nrules, rc = 0, ng = 0;
+    for (int i = 0; i < n && ng < 64; i++) {
+        q_rule *x = &q->rules[i];
+        if (x == ru || (ru->reach[i] && x->reach[ru - q->rules])) grp[ng++] = x;
+    }
+    dm_ctx d, *saved_dm = q->dm;
+    memset(&d, 0, sizeof d);
+    const q_clause *saved_occ = q->delta_occ;
+    q->dm = &d;
+    for (int i = 0; i < ng; i++) grp[i]->computing = 2;
+    int root = dm_table_get(q, &d, ru, mask);
+    if (root < 0) rc = root;
+    if (!rc) rc = dm_demand(q, &d.t[root], c, R);
+    for (int iter = 0; !rc; iter++) {
+        int any = 0;
+        for (int i = 0; i < d.nt; i++) {
+            d.t[i].dcur = d.t[i].D->n;
+            any |= d.t[i].dcur > d.t[i].dold || d.t[i].delta->n;
+        }
+        if (!any) break;
+        int nt0 = d.nt;
+        for (int i = 0; i < nt0 && !rc; i++) {
+            q_rule *x = d.t[i].ru;
+            rc = positional(q, x->arity, &d.t[i].nw);
+            for (int bi = 0; bi < x->nb && !rc; bi++) {
+                const q_clause *occ[32];
+                int no = 0;
+                collect_occ(q, x, &x->b[bi].body, occ, &no);
+                q_rel *seed;
+                d.cur = i;
+                if (d.t[i].dcur > d.t[i].dold) {
+                    q->delta_occ = NULL;
+                    rc = dm_seed(q, &d.t[i], bi, d.t[i].dold, d.t[i].dcur, &seed);
+                    if (!rc) rc = rule_body(q, x, bi, seed, dsrc, d.t[i].nw);
+                }
+                if (rc || !d.t[i].dold || !no) continue;
+                seed = NULL;
+                for (int o = 0; o < no && !rc; o++) {
+                    const dm_site *st = dm_site_find(&d, occ[o]);
+                    if (st) {
+                        int ci = dm_table_get(q, &d, occ[o]->rule, st->mask);
+                        if (ci < 0) {
+                            rc = ci;
+                            break;
+                        }
+                        if (!d.t[ci].delta->n) continue;
+                    }
+                    if (!seed && (rc = dm_seed(q, &d.t[i], bi, 0, d.t[i].dold, &seed))) break;
+                    q->delta_occ = occ[o];
+                    rc = rule_body(q, x, bi, seed, dsrc, d.t[i].nw);
+                }
+            }
+        }
+        for (int i = 0; i < nt0 && !rc; i++) {
+            rc = dm_absorb(q, &d.t[i]);
+            d.t[i].dold = d.t[i].dcur;
+        }
+    }
+    q->delta_occ = saved_occ;
+    q->dm = saved_dm;
+    for (int i = 0; i < ng; i++) grp[i]->computing = 0;
+    if (!rc) rc = dm_join(q, &d.t[root], c, R, out);
+    dm_free(&d);
     return rc;
 }
 
@@ -1672,6 +2129,13 @@ static int eval_rule(Q *q, const q_clause *c, q_rel *R, int dsrc, q_rel **out) {
     if (++q->depth > 200) {
         q->depth--;
         return dl_err_set(DATALITH_ELIMIT, "Rule nesting too deep at %s", ru->name->full);
+    }
+    uint64_t mask;
+    if ((ru->computing == 2 && q->dm) ||
+        (!ru->computing && ru->recursive && (mask = dm_call_mask(c, R)) != 0 && dm_ok(q, ru))) {
+        rc = ru->computing ? dm_call(q, c, R, out) : dm_fixpoint(q, c, R, mask, s, out);
+        q->depth--;
+        return rc;
     }
     if (ru->computing) {
         pos = (q->delta_occ == c) ? ru->delta : ru->full;
@@ -1911,7 +2375,9 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
                 break;
             }
             case C_RULE:
-                if (c->rule->computing) {
+                if (c->rule->computing == 2 && q->dm) {
+                    p = dm_prio(q, c, R, &cost);
+                } else if (c->rule->computing) {
                     const q_rel *pr = q->delta_occ == c ? c->rule->delta : c->rule->full;
                     cost = pr ? pr->n : 0;
                     p = connected(c, R) ? 3 : 5;
