@@ -1228,9 +1228,20 @@ static int wr_inst(dl_buf *b, int64_t ms) {
     if (y < 0 || y > 9999)
         return dl_err_set(DATALITH_EINVAL, "#inst %lld ms is outside years 0000-9999",
                           (long long)ms);
-    return dl_buf_printf(b, "#inst \"%04d-%02u-%02uT%02d:%02d:%02d.%03d-00:00\"", (int)y,
-                         mo, d, (int)(rem / 3600000), (int)(rem / 60000 % 60),
-                         (int)(rem / 1000 % 60), (int)(rem % 1000));
+    /* #inst "YYYY-MM-DDThh:mm:ss.mmm-00:00", formatted by hand: transaction
+    ** reports print one or two per call and printf dominated their cost */
+    {
+        char t[40] = "#inst \"0000-00-00T00:00:00.000-00:00\"";
+        unsigned f[7] = {(unsigned)y, mo, d, (unsigned)(rem / 3600000),
+                         (unsigned)(rem / 60000 % 60),
+                         (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000)};
+        static const unsigned char at[7] = {10, 13, 16, 19, 22, 25, 29};
+        for (int i = 0; i < 7; i++) {
+            unsigned x = f[i];
+            for (int k = at[i]; x; k--, x /= 10) t[k] = (char)('0' + x % 10);
+        }
+        return dl_buf_append(b, t, 37);
+    }
 }
 
 static int wr_b64(dl_buf *b, const uint8_t *p, size_t n) {
@@ -1293,11 +1304,17 @@ int edn_write(dl_buf *b, const edn_value *v) {
     }
     case EDN_SYMBOL: return dl_buf_append(b, v->u.sym->full, v->u.sym->full_len);
     case EDN_UUID: {
+        static const char hx[] = "0123456789abcdef";
         const uint8_t *u = v->u.uuid;
-        return dl_buf_printf(b,
-            "#uuid \"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\"",
-            u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
-            u[12], u[13], u[14], u[15]);
+        char t[44] = "#uuid \"";
+        size_t n = 7;
+        for (int i = 0; i < 16; i++) {
+            if (i == 4 || i == 6 || i == 8 || i == 10) t[n++] = '-';
+            t[n++] = hx[u[i] >> 4];
+            t[n++] = hx[u[i] & 15];
+        }
+        t[n++] = '"';
+        return dl_buf_append(b, t, n);
     }
     case EDN_INST: return wr_inst(b, v->u.ms);
     case EDN_BYTES: return wr_b64(b, (const uint8_t *)v->u.s, v->n);
@@ -1306,7 +1323,11 @@ int edn_write(dl_buf *b, const edn_value *v) {
     case EDN_SET: return wr_items(b, "#{", v->u.items, v->n, '}');
     case EDN_MAP: return wr_items(b, "{", v->u.items, (size_t)v->n * 2, '}');
     case EDN_TAGGED: {
-        int rc = dl_buf_printf(b, "#%s ", v->u.tagged.tag->full);
+        int rc = dl_buf_putc(b, '#');
+        if (!rc)
+            rc = dl_buf_append(b, v->u.tagged.tag->full,
+                               v->u.tagged.tag->full_len);
+        if (!rc) rc = dl_buf_putc(b, ' ');
         return rc ? rc : edn_write(b, v->u.tagged.val);
     }
     default:
