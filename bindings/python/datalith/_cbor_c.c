@@ -1,5 +1,6 @@
 /*
-** _cbor_c.c — datalith._cbor_c, the fast path of datalith.cbor.loads: a
+** _cbor_c.c — datalith._cbor_c, the fast path of datalith.cbor.loads (and
+** dumps): a
 ** CBOR decoder written against the CPython API that builds the same native
 ** values as the pure-Python decoder in cbor.py (which stays the reference
 ** and the fallback).
@@ -16,10 +17,12 @@
 ** sentinel, and cbor.loads then runs the pure-Python decoder on the same
 ** bytes, which gives the exact value or raises the documented error.  So
 ** this module never decides an error on its own: the two decoders can only
-** differ in speed.
+** differ in speed.  dumps() is the same for cbor.dumps: the common exact
+** types here, the fallback for anything else (see "encoding" below).
 **
 **   configure(Keyword, Symbol, FrozenMap, EdnList, tag_hook, fallback, max_depth)
 **   loads(data: bytes) -> value | fallback
+**   dumps(value) -> bytes | fallback
 */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -290,6 +293,172 @@ static PyObject *py_loads(PyObject *self, PyObject *data) {
     return v;
 }
 
+/* ---- encoding: the fast path of cbor.dumps ---- */
+
+/* It writes exactly what cbor._enc writes, for exactly these types: None,
+** bool, int within int64, float, str, Keyword, Symbol, list, tuple, dict,
+** set, frozenset (exact types, no subclasses).  Anything else — another
+** type, a bigint, a string with a lone surrogate, nesting deeper than
+** MAX_DEPTH (which includes cycles) — returns the fallback, and cbor.dumps
+** runs the Python encoder, which writes it or raises the documented error. */
+
+typedef struct enc {
+    unsigned char *p;
+    size_t n, cap;
+} enc;
+
+static int grow(enc *e, size_t k) {
+    if (e->n + k <= e->cap) return 0;
+    size_t cap = e->cap ? e->cap : 256;
+    while (cap < e->n + k) cap *= 2;
+    unsigned char *p = PyMem_Realloc(e->p, cap);
+    if (!p) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    e->p = p;
+    e->cap = cap;
+    return 0;
+}
+
+static int put_head(enc *e, unsigned major, uint64_t n) {
+    if (grow(e, 9)) return -1;
+    unsigned char m = (unsigned char)(major << 5), *o = e->p + e->n;
+    if (n < 24) {
+        o[0] = (unsigned char)(m | n);
+        e->n += 1;
+    } else if (n < 0x100) {
+        o[0] = m | 24, o[1] = (unsigned char)n;
+        e->n += 2;
+    } else if (n < 0x10000) {
+        o[0] = m | 25, o[1] = (unsigned char)(n >> 8), o[2] = (unsigned char)n;
+        e->n += 3;
+    } else if (n < 0x100000000ULL) {
+        o[0] = m | 26;
+        for (int i = 0; i < 4; i++) o[1 + i] = (unsigned char)(n >> (24 - 8 * i));
+        e->n += 5;
+    } else {
+        o[0] = m | 27;
+        for (int i = 0; i < 8; i++) o[1 + i] = (unsigned char)(n >> (56 - 8 * i));
+        e->n += 9;
+    }
+    return 0;
+}
+
+static int put_bytes(enc *e, const void *p, size_t k) {
+    if (grow(e, k)) return -1;
+    memcpy(e->p + e->n, p, k);
+    e->n += k;
+    return 0;
+}
+
+/* 0 written, -1 error set, 1 give up. */
+static int put_text(enc *e, PyObject *s) {
+    Py_ssize_t k;
+    const char *u = PyUnicode_AsUTF8AndSize(s, &k);
+    if (!u) {
+        PyErr_Clear();
+        return 1;
+    }
+    if (put_head(e, 3, (uint64_t)k)) return -1;
+    return put_bytes(e, u, (size_t)k);
+}
+
+static int put(enc *e, PyObject *v, int depth);
+
+static int put_seq(enc *e, PyObject *v, int depth) {
+    if (depth >= MaxDepth) return 1;
+    PyObject *fast = PySequence_Fast(v, "");
+    if (!fast) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    int rc = put_head(e, 4, (uint64_t)n);
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    for (Py_ssize_t i = 0; !rc && i < n; i++) rc = put(e, items[i], depth + 1);
+    Py_DECREF(fast);
+    return rc;
+}
+
+static int put(enc *e, PyObject *v, int depth) {
+    PyTypeObject *t = Py_TYPE(v);
+    if (t == &PyUnicode_Type) return put_text(e, v);
+    if (t == &PyLong_Type) {
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow) return 1;
+        if (x == -1 && PyErr_Occurred()) return -1;
+        return x >= 0 ? put_head(e, 0, (uint64_t)x) : put_head(e, 1, (uint64_t)(-1 - x));
+    }
+    if (v == Py_None) return put_bytes(e, "\xf6", 1);
+    if (t == &PyBool_Type) return put_bytes(e, v == Py_True ? "\xf5" : "\xf4", 1);
+    if (t == &PyFloat_Type) {
+        double d = PyFloat_AS_DOUBLE(v);
+        uint64_t u;
+        memcpy(&u, &d, 8);
+        if (grow(e, 9)) return -1;
+        e->p[e->n++] = 0xFB;
+        for (int i = 0; i < 8; i++) e->p[e->n++] = (unsigned char)(u >> (56 - 8 * i));
+        return 0;
+    }
+    if ((PyObject *)t == Keyword || (PyObject *)t == Symbol) {
+        if (put_bytes(e, "\xd8\x27", 2)) return -1;
+        return put_text(e, v);
+    }
+    if (t == &PyList_Type || t == &PyTuple_Type) return put_seq(e, v, depth);
+    if (t == &PyDict_Type) {
+        if (depth >= MaxDepth) return 1;
+        if (put_head(e, 5, (uint64_t)PyDict_GET_SIZE(v))) return -1;
+        Py_ssize_t pos = 0;
+        PyObject *k, *x;
+        while (PyDict_Next(v, &pos, &k, &x)) {
+            int rc = put(e, k, depth + 1);
+            if (!rc) rc = put(e, x, depth + 1);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    if (t == &PySet_Type || t == &PyFrozenSet_Type) {
+        if (depth >= MaxDepth) return 1;
+        if (put_bytes(e, "\xd9\x01\x02", 3) || put_head(e, 4, (uint64_t)PySet_GET_SIZE(v))) return -1;
+        PyObject *it = PyObject_GetIter(v), *x;
+        if (!it) return -1;
+        int rc = 0;
+        while (!rc && (x = PyIter_Next(it))) {
+            rc = put(e, x, depth + 1);
+            Py_DECREF(x);
+        }
+        Py_DECREF(it);
+        if (!rc && PyErr_Occurred()) rc = -1;
+        return rc;
+    }
+    return 1;
+}
+
+static PyObject *py_dumps(PyObject *self, PyObject *v) {
+    (void)self;
+    if (!Fallback) {
+        PyErr_SetString(PyExc_RuntimeError, "datalith._cbor_c: configure() was not called");
+        return NULL;
+    }
+    enc e = {NULL, 0, 0};
+    int rc = put(&e, v, 0);
+    PyObject *r;
+    if (rc < 0) {
+        r = NULL;
+        if (!PyErr_ExceptionMatches(PyExc_MemoryError)) { /* e.g. a dict changed size: Python decides */
+            PyErr_Clear();
+            Py_INCREF(Fallback);
+            r = Fallback;
+        }
+    } else if (rc > 0) {
+        Py_INCREF(Fallback);
+        r = Fallback;
+    } else {
+        r = PyBytes_FromStringAndSize((const char *)e.p, (Py_ssize_t)e.n);
+    }
+    PyMem_Free(e.p);
+    return r;
+}
+
 static PyObject *py_configure(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *k, *s, *fm, *el, *hook, *fb;
@@ -311,6 +480,7 @@ static PyMethodDef methods[] = {
     {"configure", py_configure, METH_VARARGS,
      "configure(Keyword, Symbol, FrozenMap, EdnList, tag_hook, fallback, max_depth)"},
     {"loads", py_loads, METH_O, "loads(data: bytes) -> the value, or the fallback sentinel"},
+    {"dumps", py_dumps, METH_O, "dumps(value) -> CBOR bytes, or the fallback sentinel"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,8 +1,8 @@
 """CBOR (RFC 8949) encoder and decoder for datalith values.
 
-The encoder and the reference decoder are pure Python; loads() first tries
-the C decoder datalith._cbor_c (built with the package; see the end of this
-file), which falls back to the Python one for anything unusual.
+The reference encoder and decoder are pure Python; dumps() and loads() first
+try the C codec datalith._cbor_c (built with the package; see the end of
+this file), which falls back to the Python code for anything unusual.
 
 Values cross the C boundary as CBOR bytes; this module converts between
 them and native Python values (see datalith._values for the type mapping).
@@ -228,6 +228,15 @@ def _enc_other(out: bytearray, v: Any, t: type, depth: int) -> None:
 
 def dumps(value: Any) -> bytes:
     """Encode a native Python value as CBOR bytes."""
+    if _fast_dumps is not None:
+        b = _fast_dumps(value)
+        if b is not _FALLBACK:
+            return b
+    return _dumps_py(value)
+
+
+def _dumps_py(value: Any) -> bytes:
+    """dumps() by the pure-Python encoder alone (the reference)."""
     out = bytearray()
     _enc(out, value, 0)
     return bytes(out)
@@ -559,12 +568,13 @@ def _loads_py(data: bytes) -> Any:
     return v
 
 
-# The C decoder (_cbor_c.c, built with the package) decodes what the engine
-# writes several times faster; on anything unusual it returns _FALLBACK and
-# the decoder above runs, so values and errors are the same either way.
+# The C codec (_cbor_c.c, built with the package) decodes what the engine
+# writes, and encodes the common value types, several times faster; on
+# anything unusual it returns _FALLBACK and the Python code above runs, so
+# values, bytes and errors are the same either way.
 # DATALITH_PURE_PYTHON_CBOR=1 (read at import) turns it off.
 _FALLBACK = object()
-_fast = None
+_fast = _fast_dumps = None
 if not __import__("os").environ.get("DATALITH_PURE_PYTHON_CBOR"):
     try:
         from . import _cbor_c
@@ -573,3 +583,4 @@ if not __import__("os").environ.get("DATALITH_PURE_PYTHON_CBOR"):
     else:
         _cbor_c.configure(Keyword, Symbol, FrozenMap, EdnList, _tag_value, _FALLBACK, MAX_DEPTH)
         _fast = _cbor_c.loads
+        _fast_dumps = _cbor_c.dumps

@@ -166,3 +166,46 @@ def test_fallback_is_not_a_value():
     assert fast(b"\x01\x02") is cbor._FALLBACK
     with pytest.raises(datalith.ParseError):
         cbor.loads(b"\x82\x01")
+
+
+# ------------------------------------------------------------------ dumps
+
+class _Str(str):
+    pass
+
+
+def _cyclic():
+    a = []
+    a.append(a)
+    return a
+
+
+ENCODE_ODD = [
+    2**63, -2**63 - 1, 2**64, "lone \ud800 surrogate", [1, "\udfff"], {Keyword("k"): "\ud83d"},
+    _Str("subclass"), {1: _Str("x")}, _cyclic(), [[[[1]]]] * 3, {"d": {"d": {"d": {}}}},
+    dt.date(2024, 1, 1), object(), 1j, [1, object()], {frozenset({1, 2}): (3, 4)},
+    datalith.FrozenMap({1: 2}), bytearray(b"ab"), memoryview(b"cd"), True, [True, False, None],
+]
+
+
+def _deep(n):
+    v = 1
+    for _ in range(n):
+        v = [v]
+    return v
+
+
+@pytest.mark.parametrize("v", VALUES + ENCODE_ODD + [_deep(511), _deep(512), _deep(600)],
+                         ids=lambda v: repr(v)[:40])
+def test_dumps_writes_the_same_bytes(v):
+    want = outcome(cbor._dumps_py, v)
+    got = outcome(cbor.dumps, v)
+    assert got == want
+
+
+def test_dumps_fast_path_is_taken():
+    for v in [None, True, 1, -1, 2**63 - 1, -2**63, 1.5, "s", Keyword("k"), Symbol("?s"),
+              [1, (2,)], {Keyword("a"): {1, 2}}, frozenset({"x"}), list(range(10000))]:
+        b = _c.dumps(v)
+        assert b is not cbor._FALLBACK, v
+        assert b == cbor._dumps_py(v)
