@@ -558,7 +558,8 @@ def part_pg(net, langs):
         r.wait_tick(lambda t: t["count"] == n0, 60, "a first tick with %d entities" % n0)
 
     # Writes through the server: plain HTTP from r1, the C client from r2.
-    tx = "[[{:scn/n 9001 :scn/client \"http\"} {:scn/n 9002 :scn/client \"http\"}]]"
+    # The body is the vector of /transact's positional arguments: [config tx-data].
+    tx = "[%s [{:scn/n 9001 :scn/client \"http\"} {:scn/n 9002 :scn/client \"http\"}]]" % rd
     st, body = http_transact("r1", server.url, TOKEN, tx)
     check(st == 200 and ":db-after" in body, "POST /transact from r1 answered 200 with a report "
           "(got %d %s)" % (st, body[:120]))
@@ -640,7 +641,7 @@ def check_census(rd, ranges, acked, erred, what):
 def part_load(net, langs, long=False):
     pg, server, rd, wr = pg_env(net)
     n, m = (8, 200) if long else (4, 25)
-    ranges = [(1000000 * (i + 1), 1000000 * (i + 1) + m) for i in range(n)]
+    ranges = [(10000000 + 100000 * i, 10000000 + 100000 * i + m) for i in range(n)]
     t = time.monotonic()
     ps = [txclient("r1" if i % 2 else "r2", wr, "load%d" % i, ranges[i][0], m, wait=False)
           for i in range(n)]
@@ -669,7 +670,7 @@ def wait_acks(ps, k, timeout):
 def part_kill(net, langs, long=False):
     pg, server, rd, wr = pg_env(net)
     n, m, rounds = (4, 150, 3) if long else (3, 40, 1)
-    ranges = [(2000000 * (i + 1), 2000000 * (i + 1) + 100 * m) for i in range(n)]
+    ranges = [(20000000 + 100000 * i, 20000000 + 100000 * i + 100 * m) for i in range(n)]
     ps = [txclient("r1" if i % 2 else "r2", wr, "kill%d" % i, ranges[i][0], 100 * m,
                    ["--acks", str(m), "--pause-ms", "10"], wait=False) for i in range(n)]
     for k in range(rounds):
@@ -696,7 +697,7 @@ def part_kill(net, langs, long=False):
 def part_pgrestart(net, langs, long=False):
     pg, server, rd, wr = pg_env(net)
     n, m = (4, 100) if long else (2, 30)
-    ranges = [(3000000 * (i + 1), 3000000 * (i + 1) + 100 * m) for i in range(n)]
+    ranges = [(30000000 + 100000 * i, 30000000 + 100000 * i + 100 * m) for i in range(n)]
     rdr = start_reader("c", "r2", rd)
     rdr.wait_tick(lambda t: True, 30, "a first tick")
     ps = [txclient("r1" if i % 2 else "r2", wr, "pgr%d" % i, ranges[i][0], 100 * m,
