@@ -13,6 +13,9 @@ themselves may be shared between threads freely.
 """
 
 import datetime as _dt
+import sys as _sys
+import threading as _threading
+import traceback as _traceback
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _generated as _g
@@ -180,10 +183,87 @@ class TxReport(Mapping):
             self.tx, self.tempids, len(self.tx_data))
 
 
+# Listener callbacks the engine may still call, by (connection address,
+# key as CBOR): a cffi callback must outlive every call the engine makes, so
+# it is dropped only by unlisten (or Connection.close, which unlistens the
+# listeners it registered).
+_LISTEN_LOCK = _threading.Lock()
+_LISTENERS: Dict[Tuple[int, Any], Any] = {}
+
+
+def _report_listener_error(callback: Any) -> None:
+    """Print the exception a listener raised (the engine's watcher thread
+    goes on with the next report)."""
+    try:
+        _sys.stderr.write("Exception in datalith listener %r:\n" % (callback,))
+        _traceback.print_exc(file=_sys.stderr)
+    except Exception:  # noqa: BLE001 -- never let reporting kill the watcher
+        pass
+
+
 class Connection(_Handle):
     """A connection to one database (shared and refcounted by the engine)."""
 
-    __slots__ = ()
+    __slots__ = ("_listen_keys",)
+
+    def __init__(self, ptr: Any) -> None:
+        super().__init__(ptr)
+        self._listen_keys: List[Tuple[bytes, Any]] = []  # (engine's CBOR, key)
+
+    def listen(self, callback: Callable[["TxReport"], Any], key: Any = None) -> Any:
+        """Call ``callback(report)`` after every commit of this database: this
+        connection's transactions and, once the engine's watcher thread
+        notices them (a few tens of milliseconds), commits by other
+        connections and processes (memory stores: this process only).
+        ``report`` is a TxReport; for commits made elsewhere its tempids and
+        tx_meta hold only ``:db/current-tx`` and ``:db/txInstant``.
+
+        The callback runs on the engine's watcher thread (holding the GIL
+        only while it runs), one report at a time, in commit order; it may
+        call anything, including ``transact`` and ``unlisten``.  An exception
+        it raises is printed to stderr and does not stop later reports.
+        Returns the key (``key``, or a fresh keyword) for ``unlisten``."""
+        if not callable(callback):
+            raise TypeError("listen takes a callable")
+        ptr = self._ptr if self._ptr != _ffi.NULL else _closed()
+
+        def call(_ctx: Any, status: int, report: Any, n: int) -> None:
+            try:
+                if status != 0:
+                    _raise_last(status)
+                callback(TxReport(_cbor.loads(_ffi.unpack(report, n))))
+            except BaseException:  # noqa: BLE001 -- reported, never raised into C
+                _report_listener_error(callback)
+
+        cb = _ffi.callback("datalith_listen_fn", call)
+        kb = b"" if key is None else _cbor.dumps(_kw(key) if isinstance(key, str) else key)
+        out = _ffi.new("char **")
+        n = _ffi.new("size_t *")
+        with _LISTEN_LOCK:  # registered before the engine can call it
+            rc = _lib.datalith_listen(ptr, kb, len(kb), _lib.DATALITH_FORMAT_CBOR, cb,
+                                      _ffi.NULL, out, n)
+            if rc != 0:
+                _raise_last(rc)
+            got = _ffi.unpack(out[0], n[0])
+            _lib.datalith_free(out[0])
+            k = _cbor.loads(got)
+            _LISTENERS[(int(_ffi.cast("uintptr_t", ptr)), k)] = cb
+            self._listen_keys.append((got, k))
+        return k
+
+    def unlisten(self, key: Any) -> None:
+        """Remove the listener ``key``: when this returns its callback is not
+        running (unless called from inside it) and is not called again.
+        NotFoundError if there is no such listener."""
+        ptr = self._ptr if self._ptr != _ffi.NULL else _closed()
+        kb = _cbor.dumps(_kw(key) if isinstance(key, str) else key)
+        rc = _lib.datalith_unlisten(ptr, kb, len(kb), _lib.DATALITH_FORMAT_CBOR)
+        if rc != 0:
+            _raise_last(rc)
+        k = _cbor.loads(kb)
+        with _LISTEN_LOCK:
+            _LISTENERS.pop((int(_ffi.cast("uintptr_t", ptr)), k), None)
+            self._listen_keys = [x for x in self._listen_keys if x[1] != k]
 
     def db(self) -> "Db":
         """The current snapshot (Datahike's @conn)."""
@@ -199,7 +279,15 @@ class Connection(_Handle):
         return TxReport(_g.transact(self, tx_data))
 
     def close(self) -> None:
+        """Remove the listeners this object registered, then release the
+        connection (the engine stops its watcher thread with the last
+        reference)."""
         if self._ptr != _ffi.NULL:
+            for kb, k in list(self._listen_keys):
+                _lib.datalith_unlisten(self._ptr, kb, len(kb), _lib.DATALITH_FORMAT_CBOR)
+                with _LISTEN_LOCK:
+                    _LISTENERS.pop((int(_ffi.cast("uintptr_t", self._ptr)), k), None)
+            self._listen_keys = []
             _g.release(self)
 
     def __repr__(self) -> str:
