@@ -708,6 +708,7 @@ def part_pgrestart(net, langs, long=False):
     log("PostgreSQL restarted under load")
     wait_acks(ps, n * m * 2 // 3, 120)
     # A longer stop, so that every client meets the outage: clear errors.
+    emark = len(rdr.lines(err=True))
     pg.down()
     try:
         deadline = time.monotonic() + 30
@@ -718,7 +719,7 @@ def part_pgrestart(net, langs, long=False):
             check(bool(e), "%s reports a clear error while PostgreSQL is down: %s"
                   % (p.name, e[0][:200] if e else "none"))
         try:
-            rdr.wait_line(lambda l: "OUTAGE" in l, 30, "an OUTAGE report", err=True)
+            rdr.wait_line(lambda l: "OUTAGE" in l, 30, "an OUTAGE report", err=True, start=emark)
             check(True, "the reader on r2 reports the store outage")
         except Failure as e:
             check(False, str(e))
@@ -734,7 +735,7 @@ def part_pgrestart(net, langs, long=False):
         erred |= {int(l.split()[1]) for l in errs(p)}
     check_census(rd, ranges, acked, erred, "PostgreSQL restart")
     try:
-        rdr.wait_line(lambda l: "RECOVERED" in l, 30, "a RECOVERED report", err=True)
+        rdr.wait_line(lambda l: "RECOVERED" in l, 30, "a RECOVERED report", err=True, start=emark)
         check(True, "the reader on r2 recovered")
     except Failure as e:
         check(False, str(e))
