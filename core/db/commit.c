@@ -1231,3 +1231,42 @@ int dl_conn_load_commit(dl_conn *c, const char *key, dl_db **out) {
     char skey[DL_COMMIT_KEY_MAX];
     return load_commit(c->env, key, NULL, NULL, NULL, out, skey, NULL);
 }
+
+/* ---- opening an older commit ---- */
+
+int dl_conn_db_at(dl_conn *c, const uint8_t id[16], size_t max_walk,
+                  dl_db **out) {
+    dl_db *cur = NULL;
+    char k[DL_COMMIT_KEY_MAX], skey[DL_COMMIT_KEY_MAX];
+    int rc;
+    if (!c || !id || !out)
+        return dl_err_set(DATALITH_EINVAL, "dl_conn_db_at: NULL argument");
+    if ((rc = dl_conn_db(c, &cur)) != 0) return rc;
+    if (memcmp(cur->commit_id, id, 16) == 0) {
+        *out = cur;
+        return 0;
+    }
+    if (c->mem) {
+        dl_db_release(cur);
+        return dl_err_set(DATALITH_ENOTFOUND,
+                          "Commit not found: a memory database keeps only "
+                          "its newest commit.");
+    }
+    snprintf(k, sizeof k, "%s", cur->commit_key);
+    dl_db_release(cur);
+    /* walk the first parents from the head; each record is one read */
+    for (size_t steps = 0; k[0]; steps++) {
+        dl_arena a;
+        commit_rec r;
+        if (max_walk && steps > max_walk) break;
+        dl_arena_init(&a, 0);
+        rc = rec_read(c->env->store, &a, k, &r);
+        dl_arena_free(&a);
+        if (rc) return rc;
+        if (memcmp(r.id, id, 16) == 0)
+            return load_commit(c->env, k, NULL, NULL, NULL, out, skey, NULL);
+        memmove(k, r.parent, sizeof k);
+    }
+    return dl_err_set(DATALITH_ENOTFOUND,
+                      "Commit not found on branch '%s'.", c->branch);
+}

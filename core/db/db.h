@@ -159,4 +159,13 @@ int dl_db_apply(const dl_db *base, const dl_change *changes, size_t n,
 ** nothing visible changes.  Takes the writer lock on first use. */
 int dl_conn_commit(dl_conn *c, dl_db *next);
 
+/* The snapshot of the commit of c's branch whose commit id is `id`
+** (retained for the caller), found by walking first parents back from the
+** newest commit (at most max_walk records; 0 = no bound).  Not on the
+** branch (or beyond the bound, or a memory branch's older commit):
+** DATALITH_ENOTFOUND "Commit not found ...".  Used by the writer server to
+** open the exact snapshot a client names. */
+int dl_conn_db_at(dl_conn *c, const uint8_t id[16], size_t max_walk,
+                  dl_db **out);
+
 #endif

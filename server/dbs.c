@@ -1,0 +1,328 @@
+/*
+** dbs.c — the databases the server holds.
+**
+** One entry per [store identity, branch], opened on first use and kept until
+** the database is deleted or the server stops:
+**
+**   reg ──▶ srv_db{key "…#db", conn, tx_mu, recent[], seq, cv} ──▶ …
+**
+**   conn     the engine connection; the server is its single writer
+**   tx_mu    serialises transactions: each runs on the newest snapshot and
+**            commits on top of exactly it; the commit is durable (synced,
+**            head swapped) before the request is answered
+**   recent   the last SRV_RECENT snapshots seen (retained), so a snapshot a
+**            client names by commit id is usually found without a store walk
+**   seq, cv  bumped and broadcast after every commit the server makes;
+**            /await-commit waits on cv and also re-reads the head every
+**            poll-ms so commits of other writers are noticed
+**
+** Entries are refcounted: the registry holds one reference, each request
+** using an entry another.
+*/
+#define _GNU_SOURCE
+#include "server.h"
+
+#include "api/api_util.h"
+#include "db/config.h"
+#include "db/tx.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SRV_RECENT 64
+
+struct srv_db {
+    srv_db *next;
+    int refs;                 /* under reg_mu */
+    char *key;
+    dl_conn *conn;
+    pthread_mutex_t tx_mu;
+    pthread_mutex_t mu;       /* recent, seq */
+    pthread_cond_t cv;
+    uint64_t seq;
+    dl_db *recent[SRV_RECENT];
+    size_t recent_pos;
+};
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static srv_db *reg;
+static int stopping;          /* under reg_mu; read by waiters under d->mu */
+
+int64_t srv_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int srv_engine_config(dl_arena *a, const edn_value *config, edn_value *out) {
+    if (config->type != EDN_MAP) {
+        *out = *config;
+        return 0;
+    }
+    edn_value *kv = dl_arena_alloc(a, sizeof *kv * 2 * (config->n ? config->n : 1));
+    if (!kv) return dl_err_nomem();
+    size_t n = 0;
+    for (uint32_t i = 0; i < config->n; i++) {
+        const edn_value *k = &config->u.items[2 * i];
+        if (k->type == EDN_KEYWORD && (!strcmp(k->u.sym->full, "writer") ||
+                                       !strcmp(k->u.sym->full, "remote-peer")))
+            continue;
+        kv[2 * n] = *k;
+        kv[2 * n + 1] = config->u.items[2 * i + 1];
+        n++;
+    }
+    return edn_map(a, kv, n, out);
+}
+
+static void db_free(srv_db *d) {
+    for (size_t i = 0; i < SRV_RECENT; i++) dl_db_release(d->recent[i]);
+    dl_conn_release(d->conn);
+    pthread_mutex_destroy(&d->tx_mu);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    free(d->key);
+    free(d);
+}
+
+void srv_db_unref(srv_db *d) {
+    if (!d) return;
+    pthread_mutex_lock(&reg_mu);
+    int last = --d->refs == 0;
+    pthread_mutex_unlock(&reg_mu);
+    if (last) db_free(d);
+}
+
+/* The registry key of a (stripped) engine config. */
+static int db_key(const edn_value *config, char **out) {
+    dl_arena a;
+    dl_config cfg;
+    int rc;
+    dl_arena_init(&a, 0);
+    rc = dl_config_parse(&a, config, &cfg);
+    if (!rc) {
+        char *id = srv_store_ident(&cfg.store);
+        if (!id) {
+            rc = dl_err_last()->code;
+        } else {
+            const char *br = cfg.branch ? cfg.branch->full : "db";
+            size_t n = strlen(id) + strlen(br) + 2;
+            *out = malloc(n);
+            if (*out) snprintf(*out, n, "%s#%s", id, br);
+            else rc = dl_err_nomem();
+            free(id);
+        }
+    }
+    dl_arena_free(&a);
+    return rc;
+}
+
+/* Open a connection through the public facade (so the engine parses and
+** checks the config exactly as for any client). */
+static int open_conn(const edn_value *config, dl_conn **out) {
+    dl_buf b = DL_BUF_INIT;
+    datalith_conn *c = NULL;
+    int rc = edn_write(&b, config);
+    if (!rc) rc = datalith_connect(b.data, b.len, DATALITH_FORMAT_EDN, &c);
+    dl_buf_free(&b);
+    if (!rc) *out = (dl_conn *)(void *)c;
+    return rc;
+}
+
+int srv_db_get(const edn_value *config, srv_db **out) {
+    char *key = NULL;
+    srv_db *d;
+    int rc = db_key(config, &key);
+    if (rc) return rc;
+    pthread_mutex_lock(&reg_mu);
+    for (d = reg; d; d = d->next) {
+        if (strcmp(d->key, key) == 0) {
+            d->refs++;
+            pthread_mutex_unlock(&reg_mu);
+            free(key);
+            *out = d;
+            return 0;
+        }
+    }
+    if (!(d = calloc(1, sizeof *d))) {
+        pthread_mutex_unlock(&reg_mu);
+        free(key);
+        return dl_err_nomem();
+    }
+    if ((rc = open_conn(config, &d->conn)) != 0) {
+        pthread_mutex_unlock(&reg_mu);
+        free(key);
+        free(d);
+        return rc;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&d->tx_mu, NULL);
+    pthread_mutex_init(&d->mu, NULL);
+    d->key = key;
+    d->refs = 2; /* the registry's and the caller's */
+    d->next = reg;
+    reg = d;
+    pthread_mutex_unlock(&reg_mu);
+    *out = d;
+    return 0;
+}
+
+void srv_db_forget(const edn_value *config) {
+    char *key = NULL;
+    srv_db *drop = NULL;
+    if (db_key(config, &key)) {
+        dl_err_clear();
+        return;
+    }
+    pthread_mutex_lock(&reg_mu);
+    for (srv_db **pp = &reg; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->key, key) == 0) {
+            drop = *pp;
+            *pp = drop->next;
+            drop->next = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_mu);
+    free(key);
+    if (drop) {
+        /* wake its waiters: they re-read the head and answer */
+        pthread_mutex_lock(&drop->mu);
+        drop->seq++;
+        pthread_cond_broadcast(&drop->cv);
+        pthread_mutex_unlock(&drop->mu);
+        srv_db_unref(drop);
+    }
+}
+
+/* ---- snapshots ---- */
+
+static void recent_add(srv_db *d, dl_db *db) {
+    pthread_mutex_lock(&d->mu);
+    size_t last = (d->recent_pos + SRV_RECENT - 1) % SRV_RECENT;
+    if (d->recent[last] != db) {
+        dl_db_retain(db);
+        dl_db_release(d->recent[d->recent_pos]);
+        d->recent[d->recent_pos] = db;
+        d->recent_pos = (d->recent_pos + 1) % SRV_RECENT;
+    }
+    pthread_mutex_unlock(&d->mu);
+}
+
+int srv_db_current(srv_db *d, dl_db **out) {
+    int rc = dl_conn_db(d->conn, out);
+    if (!rc) recent_add(d, *out);
+    return rc;
+}
+
+int srv_db_at(srv_db *d, const uint8_t id[16], dl_db **out) {
+    pthread_mutex_lock(&d->mu);
+    for (size_t i = 0; i < SRV_RECENT; i++) {
+        dl_db *x = d->recent[i];
+        if (x && memcmp(x->commit_id, id, 16) == 0) {
+            dl_db_retain(x);
+            pthread_mutex_unlock(&d->mu);
+            *out = x;
+            return 0;
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    int rc = dl_conn_db_at(d->conn, id, 0, out);
+    if (!rc) recent_add(d, *out);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+int srv_db_transact(srv_db *d, const edn_value *tx_data,
+                    const edn_value *tx_meta, dl_arena *a, dl_db **before,
+                    dl_tx_report *rep) {
+    int rc;
+    *before = NULL;
+    memset(rep, 0, sizeof *rep);
+    pthread_mutex_lock(&d->tx_mu);
+    rc = dl_conn_db(d->conn, before);
+    if (!rc) rc = dl_tx_run(*before, tx_data, tx_meta, dl_api_now_ms(), a, rep);
+    if (!rc) rc = dl_conn_commit(d->conn, rep->db_after);
+    pthread_mutex_unlock(&d->tx_mu);
+    if (rc) return rc;
+    recent_add(d, rep->db_after);
+    pthread_mutex_lock(&d->mu);
+    d->seq++;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    return 0;
+}
+
+/* ---- waiting for commits ---- */
+
+int srv_db_await(srv_db *d, const uint8_t *known, long timeout_ms, dl_db **out) {
+    int64_t deadline = srv_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        dl_db *cur = NULL;
+        pthread_mutex_lock(&d->mu);
+        uint64_t seq = d->seq;
+        pthread_mutex_unlock(&d->mu);
+        int rc = srv_db_current(d, &cur); /* re-reads the head */
+        if (rc) return rc;
+        int64_t now = srv_now_ms();
+        pthread_mutex_lock(&reg_mu);
+        int stop = stopping;
+        pthread_mutex_unlock(&reg_mu);
+        if (!known || memcmp(cur->commit_id, known, 16) != 0 || now >= deadline ||
+            stop) {
+            *out = cur;
+            return 0;
+        }
+        dl_db_release(cur);
+        int64_t until = now + g_cfg.poll_ms;
+        if (until > deadline) until = deadline;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t wait = until - now;
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (wait % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&d->mu);
+        while (d->seq == seq) {
+            int w = pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+            if (w == ETIMEDOUT) break;
+        }
+        pthread_mutex_unlock(&d->mu);
+    }
+}
+
+void srv_dbs_shutdown(void) {
+    pthread_mutex_lock(&reg_mu);
+    stopping = 1;
+    for (srv_db *d = reg; d; d = d->next) {
+        pthread_mutex_lock(&d->mu);
+        d->seq++;
+        pthread_cond_broadcast(&d->cv);
+        pthread_mutex_unlock(&d->mu);
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+void srv_dbs_close_all(void) {
+    pthread_mutex_lock(&reg_mu);
+    srv_db *d = reg;
+    reg = NULL;
+    pthread_mutex_unlock(&reg_mu);
+    while (d) {
+        srv_db *nx = d->next;
+        srv_db_unref(d);
+        d = nx;
+    }
+}
