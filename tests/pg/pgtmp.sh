@@ -25,6 +25,9 @@
 # socket trusts the superuser "postgres".  The database "datalith" belongs
 # to the unprivileged role "datalith".  fsync is off (PGTMP_FSYNC=on to keep
 # it): a killed server process loses nothing, only a machine crash would.
+# PGTMP_LISTEN=<address> listens there instead of 127.0.0.1 (e.g. a veth
+# address inside `ip netns exec`; any client address may then log in with
+# the password) and PGTMP_PORT=<n> fixes the port.
 # As root the server runs as the "postgres" system user (initdb refuses
 # root); as any other user it runs as that user.  Missing binaries: exit 2
 # with a message saying to run scripts/setup.
@@ -86,7 +89,10 @@ start)
   chmod 755 "$data"
   if [ "$(id -u)" = 0 ]; then chown postgres: "$data"; fi
   echo "$data" > "$dir/cluster"
-  port=$(free_port)
+  listen=${PGTMP_LISTEN:-127.0.0.1}
+  port=${PGTMP_PORT:-$(free_port)}
+  hba_net=127.0.0.1/32
+  [ "$listen" = 127.0.0.1 ] || hba_net=all
   pwfile="$data/pw"
   as_pg sh -c "echo postgres > '$pwfile'"
   as_pg "$bindir/initdb" -D "$data/data" -U postgres --pwfile="$pwfile" -A trust \
@@ -95,7 +101,7 @@ start)
   fsync=${PGTMP_FSYNC:-off}
   as_pg sh -c "cat >> '$data/data/postgresql.conf'" <<EOF
 # pgtmp.sh
-listen_addresses = '127.0.0.1'
+listen_addresses = '$listen'
 port = $port
 unix_socket_directories = '$data'
 fsync = $fsync
@@ -108,23 +114,23 @@ EOF
 # pgtmp.sh: the socket trusts the superuser; TCP needs a password.
 local all postgres trust
 local all all scram-sha-256
-host all all 127.0.0.1/32 scram-sha-256
+host all all $hba_net scram-sha-256
 EOF
   ctl_start "$data"
   as_pg "$bindir/psql" -h "$data" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
       -c "CREATE ROLE datalith LOGIN PASSWORD 'datalith'" \
       -c "CREATE DATABASE datalith OWNER datalith" >/dev/null
   cat > "$dir/store.edn" <<EOF
-{:backend :pg :host "127.0.0.1" :port $port :dbname "datalith" :user "datalith" :password "datalith"}
+{:backend :pg :host "$listen" :port $port :dbname "datalith" :user "datalith" :password "datalith"}
 EOF
   cat > "$dir/pg.env" <<EOF
-PGHOST=127.0.0.1
+PGHOST=$listen
 PGPORT=$port
 PGDATABASE=datalith
 PGUSER=datalith
 PGPASSWORD=datalith
 EOF
-  echo "127.0.0.1 $port datalith datalith datalith"
+  echo "$listen $port datalith datalith datalith"
   ;;
 stop)
   if [ -f "$dir/cluster" ]; then
@@ -151,7 +157,7 @@ up)
   ;;
 status)
   data=$(data_of)
-  "$bindir/pg_isready" -q -h 127.0.0.1 -p "$(port_of)"
+  "$bindir/pg_isready" -q -h "$(sed -n 's/^PGHOST=//p' "$dir/pg.env")" -p "$(port_of)"
   ;;
 psql)
   data=$(data_of)
