@@ -1,8 +1,8 @@
 /*
 ** test_http.c — the remote client's HTTP/1.1 client (core/remote/http.c)
-** against a scripted socket server started in this process: a thread that
-** accepts one connection, records the request, and answers with raw bytes
-** given by the test (well-formed, chunked, truncated, oversized, silent).
+** against a scripted socket server started in this process (http_script.h):
+** well-formed, chunked, truncated, oversized and silent answers, refused
+** connections.
 */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
@@ -11,94 +11,7 @@
 #include "remote/http.h"
 #include "util/error.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-typedef struct script {
-    int lfd;
-    int port;
-    const char *reply;     /* raw bytes sent back (NULL: send nothing) */
-    size_t reply_len;      /* 0: strlen(reply) */
-    size_t big;            /* if > 0: then send this many 'x' bytes */
-    int hold;              /* keep the connection open until the client closes */
-    char request[8192];    /* what the client sent (head + body) */
-    size_t request_len;
-    pthread_t th;
-} script;
-
-static void *serve(void *arg) {
-    script *s = arg;
-    int fd = accept(s->lfd, NULL, NULL);
-    if (fd < 0) return NULL;
-    /* Read the head and the body (Content-Length). */
-    for (;;) {
-        ssize_t n = recv(fd, s->request + s->request_len,
-                         sizeof s->request - 1 - s->request_len, 0);
-        if (n <= 0) break;
-        s->request_len += (size_t)n;
-        s->request[s->request_len] = '\0';
-        char *e = strstr(s->request, "\r\n\r\n");
-        if (e) {
-            const char *cl = strstr(s->request, "Content-Length: ");
-            size_t want = cl ? (size_t)atol(cl + 16) : 0;
-            if (s->request_len >= (size_t)(e + 4 - s->request) + want) break;
-        }
-        if (s->request_len >= sizeof s->request - 1) break;
-    }
-    if (s->reply) {
-        size_t n = s->reply_len ? s->reply_len : strlen(s->reply);
-        /* Byte-sized writes for the first part exercise partial reads. */
-        for (size_t i = 0; i < n && i < 40; i++) send(fd, s->reply + i, 1, MSG_NOSIGNAL);
-        if (n > 40) send(fd, s->reply + 40, n - 40, MSG_NOSIGNAL);
-    }
-    if (s->big) {
-        static char chunk[65536];
-        memset(chunk, 'x', sizeof chunk);
-        size_t left = s->big;
-        while (left > 0) {
-            ssize_t w = send(fd, chunk, left < sizeof chunk ? left : sizeof chunk,
-                             MSG_NOSIGNAL);
-            if (w <= 0) break;
-            left -= (size_t)w;
-        }
-    }
-    if (s->hold) {
-        char c;
-        while (recv(fd, &c, 1, 0) > 0) {
-        }
-    }
-    close(fd);
-    return NULL;
-}
-
-static void start(script *s) {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int one = 1;
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (bind(s->lfd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(s->lfd, 4) != 0 ||
-        getsockname(s->lfd, (struct sockaddr *)&a, &len) != 0) {
-        perror("test server");
-        exit(2);
-    }
-    s->port = ntohs(a.sin_port);
-    pthread_create(&s->th, NULL, serve, s);
-}
-
-static void stop(script *s) {
-    pthread_join(s->th, NULL);
-    close(s->lfd);
-}
+#include "http_script.h"
 
 static dl_http_url url_of(const script *s) {
     char u[64];
@@ -335,18 +248,8 @@ TEST(read_timeout) {
 }
 
 TEST(connection_refused) {
-    /* Bind a port, close it: nothing listens there any more. */
     script s = {0};
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    s.port = ntohs(a.sin_port);
-    close(fd);
+    s.port = closed_port();
     dl_http_url u = url_of(&s);
     dl_http_request req = {"GET", "/q", NULL, "application/edn", "[]", 2};
     dl_http_response r;
