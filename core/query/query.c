@@ -152,6 +152,8 @@ typedef struct Q {
     q_rel *rels; /* every relation, for freeing */
     const q_clause *delta_occ;
     struct dm_ctx *dm; /* demand-driven group being computed, or NULL */
+    const q_clause *first; /* run this clause first in its branch (dm_body_delta) */
+    int left;              /* clauses of the branch still to run after this one */
     edn_value *plan;
     size_t nplan, capplan;
     int depth;
@@ -1760,6 +1762,7 @@ typedef struct dm_site {
     const q_clause *c;
     int caller;
     uint64_t mask;
+    int last; /* every evaluation ran it last in its branch */
 } dm_site;
 
 typedef struct dm_ctx {
@@ -1767,7 +1770,9 @@ typedef struct dm_ctx {
     int nt, capt;
     dm_site *s;
     int ns, caps;
-    int cur; /* the table whose body is being evaluated */
+    int cur;    /* the table whose body is being evaluated */
+    int dfirst; /* the delta occurrence runs first (dm_body_delta) */
+    int rl;     /* right-linear mode: group calls run last (dm_right_linear) */
 } dm_ctx;
 
 static const int dm_id[64] = {
@@ -1947,11 +1952,12 @@ static const dm_site *dm_site_find(const dm_ctx *d, const q_clause *c) {
 /* Scheduler priority of a call into the group being computed: runnable
 ** once the arguments of its recorded mask are bound; before its first
 ** evaluation, preferred when it has a bound argument. */
-static int dm_prio(const Q *q, const q_clause *c, const q_rel *R, uint64_t *cost) {
+static int dm_prio(const Q *q, const q_clause *c, const q_rel *R, int left, uint64_t *cost) {
     const dm_ctx *d = q->dm;
     const dm_site *st = dm_site_find(d, c);
     uint64_t m = dm_call_mask(c, R);
     *cost = R->n;
+    if (d->rl && left) return 99;
     if (st) return (m & st->mask) == st->mask ? 3 : 99;
     return m ? 3 : 6;
 }
@@ -1960,10 +1966,11 @@ static int dm_prio(const Q *q, const q_clause *c, const q_rel *R, uint64_t *cost
 ** (the delta ones when c is the occurrence reading the delta). */
 static int dm_call(Q *q, const q_clause *c, const q_rel *R, q_rel **out) {
     dm_ctx *d = q->dm;
-    const dm_site *st = dm_site_find(d, c);
+    dm_site *st = (dm_site *)dm_site_find(d, c);
     uint64_t mask;
     if (st) {
         mask = st->mask;
+        st->last &= q->left == 0;
     } else {
         mask = dm_call_mask(c, R);
         if (d->ns == d->caps) {
@@ -1974,12 +1981,12 @@ static int dm_call(Q *q, const q_clause *c, const q_rel *R, q_rel **out) {
             d->s = ns;
             d->caps = nc;
         }
-        d->s[d->ns++] = (dm_site){c, d->cur, mask};
+        d->s[d->ns++] = (dm_site){c, d->cur, mask, q->left == 0};
     }
     int ti = dm_table_get(q, d, c->rule, mask);
     if (ti < 0) return ti;
     dm_table *t = &d->t[ti];
-    int rc = dm_demand(q, t, c, R);
+    int rc = d->dfirst && q->delta_occ == c ? 0 : dm_demand(q, t, c, R);
     if (rc) return rc;
     if (q->delta_occ != c) return dm_join(q, t, c, R, out);
     q_rel *view;
@@ -2021,6 +2028,109 @@ static int dm_seed(Q *q, const dm_table *t, int bi, size_t from, size_t to, q_re
     }
     *out = s;
     return nchk ? rel_dedupe(q, s) : 0;
+}
+
+/* The delta variant of body bi of table t for its only group call occ,
+** driven by the delta: occ runs first (its answers new in the last round),
+** the rest of the body follows from its bindings, and the rows are kept
+** when their bound head values are old demand of t.  Work follows the
+** delta instead of the whole old demand.  The demand the other variants
+** record at occ is not recorded here: a prefix of old facts only recorded
+** it in an earlier round. */
+static int dm_body_delta(Q *q, dm_table *t, int bi, const q_clause *occ, int dsrc, q_rel *acc) {
+    const q_rbody *b = &t->ru->b[bi];
+    q_rel *unit = rel_unit(q), *res;
+    if (!unit) return dl_err_last()->code;
+    q->delta_occ = occ;
+    q->first = occ;
+    q->dm->dfirst = 1;
+    int rc = eval_branch(q, &b->body, unit, dsrc, &res);
+    q->first = NULL;
+    q->dm->dfirst = 0;
+    if (rc) return rc;
+    int cols[64], w = t->ru->arity;
+    for (int i = 0; i < w; i++) {
+        cols[i] = rel_col(res, b->head[i]);
+        if (cols[i] < 0) {
+            char b1[200];
+            edn_value hv = var_value(q, b->head[i]);
+            return dl_err_set(DATALITH_EQUERY,
+                              "Cannot resolve any more clauses — insufficient bindings: rule %s does not bind %s",
+                              t->ru->name->full, q_show(&hv, b1, sizeof b1));
+        }
+    }
+    int kc[64];
+    for (int j = 0; j < t->nk; j++) kc[j] = cols[t->kpos[j]];
+    for (size_t r = 0; r < res->n; r++) {
+        const edn_value *row = rel_row(res, r);
+        uint64_t h = hash_cols(row, kc, t->nk);
+        size_t j;
+        for (j = hset_first(&t->Dall, h); j != HNONE; j = t->Dall.next[j])
+            if (j < t->dold && t->Dall.h[j] == h && eq_cols(rel_row(t->D, j), dm_id, row, kc, t->nk))
+                break;
+        if (j == HNONE) continue;
+        edn_value *o = rel_push(q, acc);
+        if (!o) return dl_err_last()->code;
+        for (int k = 0; k < w; k++) o[k] = row[cols[k]];
+    }
+    return 0;
+}
+
+/* Can the delta variant of body bi of t run delta-first?  When occ is its
+** only group call, a clause of the body itself (not inside or), already
+** evaluated for t (its mask known), and every head variable of a bound
+** position occurs in the body. */
+static int dm_delta_first(Q *q, const dm_table *t, int bi, const q_clause *occ) {
+    const q_branch *b = &t->ru->b[bi].body;
+    if (occ < b->cl || occ >= b->cl + b->n || !dm_site_find(q->dm, occ)) return 0;
+    for (int j = 0; j < t->nk; j++) {
+        int v = t->ru->b[bi].head[t->kpos[j]], found = 0;
+        for (int i = 0; i < b->n && !found; i++)
+            for (int k = 0; k < b->cl[i].nvars && !found; k++) found = b->cl[i].vars[k] == v;
+        if (!found) return 0;
+    }
+    return 1;
+}
+
+/* Is table t right-linear?  Every body of its rule either calls no group
+** rule, or calls only the rule itself once, as a clause of the body, with
+** the same bound positions (its recorded mask is t's), run after every
+** other clause of the body (so the demand it records is exactly the
+** body's relation between the head's and its bound values; the scheduler
+** keeps it last from then on, dm_prio) and, at each free
+** position, the head's variable, found nowhere else in the body or head.
+** Then p(o, y) holds iff some demand d' reachable from o by the recursive
+** bodies has an exit answer (d', y): the answers of the intermediate
+** demand are not needed (dm_fixpoint). */
+static int dm_right_linear(Q *q, const dm_table *t) {
+    const q_rule *ru = t->ru;
+    for (int bi = 0; bi < ru->nb; bi++) {
+        const q_rbody *rb = &ru->b[bi];
+        const q_clause *occ[32];
+        int no = 0;
+        collect_occ(q, ru, &rb->body, occ, &no);
+        if (no == 0) continue;
+        const q_clause *c = occ[0];
+        if (no != 1 || c->rule != ru || c < rb->body.cl || c >= rb->body.cl + rb->body.n)
+            return 0;
+        const dm_site *st = dm_site_find(q->dm, c);
+        if (!st || st->mask != t->mask || !st->last) return 0;
+        for (int i = 0; i < ru->arity; i++) {
+            if (t->mask >> i & 1) continue;
+            int v = rb->head[i];
+            if (c->t[i].kind != T_VAR || c->t[i].var != v) return 0;
+            for (int j = 0; j < ru->arity; j++)
+                if (j != i && (rb->head[j] == v || (c->t[j].kind == T_VAR && c->t[j].var == v)))
+                    return 0;
+            for (int k = 0; k < rb->body.n; k++) {
+                const q_clause *o = &rb->body.cl[k];
+                if (o == c) continue;
+                for (int m = 0; m < o->nvars; m++)
+                    if (o->vars[m] == v) return 0;
+            }
+        }
+    }
+    return 1;
 }
 
 /* Does a call into ru's group occur under a not / not-join in b? */
@@ -2068,6 +2178,10 @@ static int dm_fixpoint(Q *q, const q_clause *c, q_rel *R, uint64_t mask, int dsr
     int root = dm_table_get(q, &d, ru, mask);
     if (root < 0) rc = root;
     if (!rc) rc = dm_demand(q, &d.t[root], c, R);
+    /* rl: one origin into a right-linear table; only the demand closure
+    ** and the exit answers are computed (dm_right_linear) */
+    int rl = 0;
+    q_rel *ex = NULL;
     for (int iter = 0; !rc; iter++) {
         int any = 0;
         for (int i = 0; i < d.nt; i++) {
@@ -2091,6 +2205,14 @@ static int dm_fixpoint(Q *q, const q_clause *c, q_rel *R, uint64_t mask, int dsr
                     if (!rc) rc = rule_body(q, x, bi, seed, dsrc, d.t[i].nw);
                 }
                 if (rc || !d.t[i].dold || !no) continue;
+                if (no == 1 && dm_delta_first(q, &d.t[i], bi, occ[0])) {
+                    const dm_site *st = dm_site_find(&d, occ[0]);
+                    int ci = dm_table_get(q, &d, occ[0]->rule, st->mask);
+                    if (ci < 0) rc = ci;
+                    else if (d.t[ci].delta->n)
+                        rc = dm_body_delta(q, &d.t[i], bi, occ[0], dsrc, d.t[i].nw);
+                    continue;
+                }
                 seed = NULL;
                 for (int o = 0; o < no && !rc; o++) {
                     const dm_site *st = dm_site_find(&d, occ[o]);
@@ -2108,10 +2230,31 @@ static int dm_fixpoint(Q *q, const q_clause *c, q_rel *R, uint64_t mask, int dsr
                 }
             }
         }
+        if (!rc && iter == 0 && ng == 1 && d.nt == 1 && d.t[0].dcur == 1 &&
+            dm_right_linear(q, &d.t[0])) {
+            rl = d.rl = 1;
+            rc = positional(q, ru->arity, &ex);
+        }
+        if (rl) {
+            if (!rc) rc = rel_append(q, ex, d.t[0].nw);
+            d.t[0].dold = d.t[0].dcur;
+            continue;
+        }
         for (int i = 0; i < nt0 && !rc; i++) {
             rc = dm_absorb(q, &d.t[i]);
             d.t[i].dold = d.t[i].dcur;
         }
+    }
+    if (rl && !rc) {
+        /* the exit answers of every reachable demand are the origin's */
+        dm_table *t = &d.t[0];
+        const edn_value *o = rel_row(t->D, 0);
+        for (size_t i = 0; i < ex->n; i++) {
+            edn_value *row = ex->rows + i * (size_t)ex->w;
+            for (int j = 0; j < t->nk; j++) row[t->kpos[j]] = o[j];
+        }
+        t->nw = ex;
+        rc = dm_absorb(q, t);
     }
     q->delta_occ = saved_occ;
     q->dm = saved_dm;
@@ -2376,7 +2519,9 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
             }
             case C_RULE:
                 if (c->rule->computing == 2 && q->dm) {
-                    p = dm_prio(q, c, R, &cost);
+                    int left = 0;
+                    for (int j = 0; j < b->n; j++) left += !done[j] && j != i;
+                    p = dm_prio(q, c, R, left, &cost);
                 } else if (c->rule->computing) {
                     const q_rel *pr = q->delta_occ == c ? c->rule->delta : c->rule->full;
                     cost = pr ? pr->n : 0;
@@ -2392,6 +2537,15 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
                 pick = i;
                 est = cost;
             }
+        }
+        if (q->first) {
+            for (int i = 0; i < b->n; i++)
+                if (!done[i] && &b->cl[i] == q->first) {
+                    pick = i;
+                    prio = 0;
+                    est = 0;
+                }
+            q->first = NULL;
         }
         if (pick < 0 || prio == 99) {
             for (int i = 0; i < b->n; i++) {
@@ -2411,6 +2565,7 @@ static int eval_branch(Q *q, const q_branch *b, q_rel *seed, int dsrc, q_rel **o
             return dl_err_set(DATALITH_EINTERNAL, "scheduler stuck");
         }
         q_clause *c = &b->cl[pick];
+        q->left = b->n - step - 1;
         done[pick] = 1;
         double t0 = q->plan && b == q->top ? now_ms() : 0;
         size_t rows_in = R->n;

@@ -2,10 +2,11 @@
 ** prop_query_rules.c — recursive rules against a naive fixpoint.
 **
 ** Random small graphs (entities 20..28, card-many refs :r and :s, a
-** card-one long :a in 0..2) and one of ten rule programs (right-, left-
+** card-one long :a in 0..2) and one of eleven rule programs (right-, left-
 ** and non-linear transitive closure, mutual recursion, same generation,
 ** a filter and an or inside the recursion, a recursive rule calling
-** another recursive rule, a head with swapped arguments).  The query
+** another recursive rule, a head with swapped arguments, a right-linear
+** shape whose passed-through variable is also filtered).  The query
 ** calls the rule with a random mix of constants, variables bound earlier
 ** by a pattern, unbound and repeated variables, sometimes twice.  The
 ** reference computes the rule relations here, independently of
@@ -60,6 +61,9 @@ static const char *RULES[] = {
     /* 9 two bodies each recursive, a constant argument in a body call */
     "[[(p ?x ?y) [?x :r ?y]] [(p ?x ?y) [?x :s ?z] (p ?z ?y)] [(p ?x ?y) (p ?x ?z) [?z :s ?y]]"
     " [(p ?x ?y) [?x :a 2] (p 20 ?y)]]",
+    /* 10 right-linear shape, but the passed-through variable is also
+    ** filtered in the body */
+    "[[(p ?x ?y) [?x :r ?y]] [(p ?x ?y) [?x :r ?z] (p ?z ?y) [?y :a 1]]]",
 };
 #define NRULES ((int)(sizeof RULES / sizeof RULES[0]))
 
@@ -102,6 +106,7 @@ static void step(int t, int nP[NE][NE], int nQ[NE][NE]) {
                 for (int z = 0; z < NE && !v; z++) v = (S[x][z] && P[z][y]) || (P[x][z] && S[z][y]);
                 if (!v) v = A[x] == 2 && P[0][y];
                 break;
+            case 10: v = R[x][y]; for (int z = 0; z < NE && !v; z++) v = R[x][z] && P[z][y] && A[y] == 1; break;
             }
             nP[x][y] = v;
             nQ[x][y] = w;
