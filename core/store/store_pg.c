@@ -120,6 +120,8 @@ typedef struct pg_store {
 static void pg_msg_line(const char *m, char *out, size_t cap) {
     if (!m) m = "";
     while (*m == ' ' || *m == '\n') m++;
+    if (strncmp(m, "ERROR:", 6) == 0 || strncmp(m, "FATAL:", 6) == 0)
+        for (m += 6; *m == ' ';) m++;
     size_t n = strcspn(m, "\n");
     while (n && (m[n - 1] == ' ' || m[n - 1] == '\r')) n--;
     snprintf(out, cap, "%.*s", (int)n, m);
@@ -854,6 +856,12 @@ static int pg_list_op(pg_store *s, PGconn *c, void *varg, int retry) {
 static int pg_list(dl_store *st, const char *prefix,
                    int (*cb)(void *ctx, const char *key), void *ctx) {
     pg_store *s = (pg_store *)st;
+    /* A prefix no key can start with matches nothing (and keeps the range
+    ** bound below within the key alphabet). */
+    for (const char *q = prefix; q && *q; q++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789._-", *q))
+            return 0;
     if (prefix && strlen(prefix) > DL_STORE_KEY_MAX) return 0;
     pg_list_arg a = {prefix, NULL, 0, 0, 0};
     size_t pl = prefix ? strlen(prefix) : 0;
@@ -909,7 +917,9 @@ static void pg_lock_holder(pg_store *s, PGconn *c, char *holder, size_t cap,
         char host[256] = "", me[256] = "";
         gethostname(me, sizeof me - 1);
         if (sscanf(app, "datalith pid=%ld host=%255s", &cpid, host) == 2) {
-            if (strcmp(host, me) == 0) {
+            /* application_name is cut at 63 bytes: compare what is left */
+            size_t hl = strlen(app) >= 63 ? strlen(host) : strlen(me) + 1;
+            if (strncmp(host, me, hl) == 0) {
                 snprintf(holder, cap, " (pid %ld)", cpid);
                 *gone = kill((pid_t)cpid, 0) != 0 && errno == ESRCH;
             } else {
@@ -995,15 +1005,20 @@ static void pg_unlock_writer(dl_store *st) {
 /* ---- head_wait: LISTEN/NOTIFY ---- */
 
 static int pg_listen_conn(pg_store *s, PGconn **out) {
-    int rc = pg_acquire_from(s, s->lidle, &s->nlidle, out);
-    if (rc) return rc;
-    /* A pooled one listens already; LISTEN again is a no-op. */
     char q[128];
     snprintf(q, sizeof q, "LISTEN %s", s->channel_q);
-    rc = pg_cmd(s, *out, "listen", q);
-    if (rc) {
+    int rc = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if ((rc = pg_acquire_from(s, s->lidle, &s->nlidle, out)) != 0)
+            return rc;
+        /* A pooled one listens already; LISTEN again is a no-op. */
+        rc = pg_cmd(s, *out, "listen", q);
+        if (!rc) return 0;
+        int lost = PQstatus(*out) == CONNECTION_BAD;
         PQfinish(*out);
         *out = NULL;
+        if (!lost) break;
+        pg_pool_drop(s, s->lidle, &s->nlidle); /* from before a restart */
     }
     return rc;
 }
@@ -1044,6 +1059,13 @@ static int pg_head_wait(dl_store *st, const char *branch,
         rc = pg_head_differs(s, c, branch, known, klen);
         int woke = rc == 1;
         while (rc == 0 && !woke) {
+            /* Notifications libpq has read already (during the head read,
+            ** say) would not make the socket readable again. */
+            while ((nf = PQnotifies(c))) {
+                if (nf->extra && strcmp(nf->extra, branch) == 0) woke = 1;
+                PQfreemem(nf);
+            }
+            if (woke) break;
             long long left = deadline - pg_now_ms();
             if (left <= 0) break;
             struct pollfd p = {PQsocket(c), POLLIN, 0};
@@ -1055,10 +1077,6 @@ static int pg_head_wait(dl_store *st, const char *branch,
             if (pr > 0 && !PQconsumeInput(c)) {
                 rc = pg_fail(s, c, NULL, "head wait");
                 break;
-            }
-            while ((nf = PQnotifies(c))) {
-                if (nf->extra && strcmp(nf->extra, branch) == 0) woke = 1;
-                PQfreemem(nf);
             }
         }
         if (rc >= 0 || PQstatus(c) != CONNECTION_BAD) break;
