@@ -664,7 +664,8 @@ DATALITH_API int datalith_with(datalith_db *dbh, const char *tx, size_t tx_len,
     int rc;
     dl_err_clear();
     if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
-    if (DL_REMOTE_HANDLE(dbh)) return dl_rpeer_unsupported("with");
+    if (DL_REMOTE_HANDLE(dbh))
+        return dl_rpeer_with(dbh, tx, tx_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     rc = run_with(TO_DB(dbh), tx, tx_len, fmt, &a, &rep);
     if (!rc) {

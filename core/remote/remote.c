@@ -618,6 +618,27 @@ int dl_rpeer_view(const char *op, datalith_db *db, const char *val,
     return rc;
 }
 
+int dl_rpeer_with(datalith_db *db, const char *tx, size_t tx_len, int fmt,
+                  char **out, size_t *out_len) {
+    rdb *d = RDB(db);
+    dl_arena a;
+    edn_value items[2], args, res, rep;
+    const edn_value *tx_data, *tx_meta;
+    int rc;
+    dl_err_clear();
+    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
+    dl_arena_init(&a, 0);
+    rc = dl_api_read(&a, tx, tx_len, fmt, "tx-data", &items[1]);
+    if (!rc) rc = dl_api_tx_args(&items[1], &tx_data, &tx_meta);
+    items[0] = d->desc;
+    if (!rc) rc = edn_vector(&a, items, 2, &args);
+    if (!rc) rc = remote_call(&d->conn->r, "with", &args, &a, &res);
+    if (!rc) rc = local_report(&a, &res, &rep);
+    if (!rc) rc = dl_api_write(&rep, fmt, out, out_len);
+    dl_arena_free(&a);
+    return rc;
+}
+
 int dl_rpeer_dbs_remote(datalith_db *const *dbs, size_t n) {
     size_t k = 0;
     for (size_t i = 0; dbs && i < n; i++)
@@ -629,31 +650,40 @@ int dl_rpeer_dbs_remote(datalith_db *const *dbs, size_t n) {
     return k ? 1 : 0;
 }
 
-/* Body: [query [db …] inputs] (the positional arguments of spec/api.edn). */
+/* Body: [query db1 … dbn input1 … inputk], as Datahike's (q query & args):
+** the server tells the snapshots from the other inputs by their tags and
+** binds both in order, exactly as the local call binds dbs and inputs. */
 int dl_rpeer_query(const char *op, const char *query, size_t query_len,
                    datalith_db *const *dbs, size_t dbs_count,
                    const char *inputs, size_t inputs_len, int fmt, char **out,
                    size_t *out_len) {
     dl_arena a;
-    edn_value items[3], args, res, *descs;
+    edn_value qv, iv = edn_nil(), args, res, *items;
+    size_t n = 0, ni = 0;
     int rc;
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
     if (!dbs || dbs_count == 0)
         return dl_err_set(DATALITH_EINTERNAL, "remote query without a snapshot");
     dl_arena_init(&a, 0);
-    descs = dl_arena_alloc(&a, dbs_count * sizeof *descs);
-    rc = descs ? 0 : dl_err_last()->code;
-    for (size_t i = 0; !rc && i < dbs_count; i++) descs[i] = RDB(dbs[i])->desc;
-    if (!rc) rc = dl_api_read(&a, query, query_len, fmt, "query", &items[0]);
-    if (!rc) rc = edn_vector(&a, descs, dbs_count, &items[1]);
-    if (!rc) {
-        if (inputs && inputs_len)
-            rc = dl_api_read(&a, inputs, inputs_len, fmt, "inputs", &items[2]);
+    rc = dl_api_read(&a, query, query_len, fmt, "query", &qv);
+    if (!rc && inputs && inputs_len)
+        rc = dl_api_read(&a, inputs, inputs_len, fmt, "inputs", &iv);
+    if (!rc && iv.type != EDN_NIL) {
+        if (!edn_is_seq(&iv))
+            rc = dl_err_set(DATALITH_EINVAL, "inputs: expected a vector of "
+                            "the remaining :in inputs");
         else
-            items[2] = edn_nil(); /* as the local call: no inputs */
+            ni = iv.n;
     }
-    if (!rc) rc = edn_vector(&a, items, 3, &args);
+    items = rc ? NULL : dl_arena_alloc(&a, (1 + dbs_count + ni) * sizeof *items);
+    if (!rc && !items) rc = dl_err_last()->code;
+    if (!rc) {
+        items[n++] = qv;
+        for (size_t i = 0; i < dbs_count; i++) items[n++] = RDB(dbs[i])->desc;
+        for (size_t i = 0; i < ni; i++) items[n++] = iv.u.items[i];
+        rc = edn_vector(&a, items, n, &args);
+    }
     if (!rc) rc = remote_call(&RDB(dbs[0])->conn->r, op, &args, &a, &res);
     if (!rc && strcmp(op, "explain") == 0 && res.type == EDN_STRING) {
         /* explain returns plain text, not a value in fmt */

@@ -94,6 +94,10 @@ int dl_rpeer_forward(const char *op, datalith_db *db, size_t n,
 int dl_rpeer_view(const char *op, datalith_db *db, const char *val,
                   size_t val_len, int fmt, datalith_db **out);
 
+/* with: the report of tx applied to the remote snapshot. */
+int dl_rpeer_with(datalith_db *db, const char *tx, size_t tx_len, int fmt,
+                  char **out, size_t *out_len);
+
 /* q, query-stats, explain: every snapshot in dbs must be remote. */
 int dl_rpeer_query(const char *op, const char *query, size_t query_len,
                    datalith_db *const *dbs, size_t dbs_count,
