@@ -1,6 +1,6 @@
 """A small EDN reader for the server tests (standard library only).
 
-Maps read as dict, vectors and lists as tuple, sets as frozenset (so they
+Maps read as Map (a hashable dict), vectors and lists as tuple, sets as frozenset (so they
 can hold vectors), keywords as Kw, symbols as Sym, and every tagged literal
 (#inst, #uuid, #datahike/DB ...) as Tagged(tag, value).
 """
@@ -42,6 +42,13 @@ class Tagged:
 
     def __repr__(self):
         return "#%s %r" % (self.tag, self.value)
+
+
+class Map(dict):
+    """A read-only dict that hashes (maps may sit in sets, e.g. #{{:db/id 4}})."""
+
+    def __hash__(self):
+        return hash(frozenset(self.items()))
 
 
 class EdnError(ValueError):
@@ -97,7 +104,7 @@ def _read(s, i):
         return tuple(items), i
     if c == "{":
         items, i = _seq(s, i + 1, "}")
-        return {items[k]: items[k + 1] for k in range(0, len(items), 2)}, i
+        return Map((items[k], items[k + 1]) for k in range(0, len(items), 2)), i
     if c == '"':
         out, i = [], i + 1
         while s[i] != '"':

@@ -52,8 +52,9 @@ class Server:
         path = os.path.join(self.tmp, "server-%d.edn" % random.randrange(1 << 30))
         with open(path, "w") as f:
             f.write(self.config_text())
-        self.proc = subprocess.Popen([SERVER, path], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+        self.log = path[:-4] + ".log"
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([SERVER, path], stdout=subprocess.PIPE, stderr=log)
         line = b""
         deadline = time.time() + 60
         while not line.endswith(b"\n"):
@@ -63,8 +64,8 @@ class Server:
                 raise RuntimeError("server did not print its ready line")
             ch = os.read(self.proc.stdout.fileno(), 1)  # unbuffered: select stays true
             if not ch:
-                err = self.proc.stderr.read().decode()
-                raise RuntimeError("server exited before it was ready: " + err)
+                self.proc.wait()
+                raise RuntimeError("server exited before it was ready: " + self.stderr())
             line += ch
         text = line.decode().strip()
         assert text.startswith("datalith-server listening on 127.0.0.1:"), text
@@ -81,8 +82,15 @@ class Server:
                 self.proc.wait()
         if self.proc:
             self.proc.stdout.close()
-            self.proc.stderr.close()
+            err = self.stderr()
+            for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+                if bad in err:
+                    raise AssertionError("sanitizer report from the server:\n" + err)
         return self.proc.returncode if self.proc else None
+
+    def stderr(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
 
     def request(self, method, path, body="", ctype="application/edn", token=TOKEN,
                 accept=None, headers=None, timeout=60):
