@@ -1198,8 +1198,18 @@ int dl_conn_head_now(dl_conn *c, char key[DL_COMMIT_KEY_MAX]) {
 int dl_conn_wait_head(dl_conn *c, const char *known, int timeout_ms) {
     dl_store *st = c->env->store;
     if (c->mem || !st || !st->vt->head_wait) return DATALITH_EUNSUPPORTED;
-    return st->vt->head_wait(st, c->branch, (const uint8_t *)known,
-                             known ? strlen(known) : 0, timeout_ms);
+    /* The store compares raw head bytes: frame the key as dl_head_cas
+    ** stored it, or every wait would return at once. */
+    uint8_t *e = NULL;
+    size_t en = 0;
+    if (known && *known) {
+        int rc = dl_obj_encode(DL_OBJ_HEAD, (const uint8_t *)known,
+                               strlen(known), &e, &en);
+        if (rc) return rc;
+    }
+    int rc = st->vt->head_wait(st, c->branch, e, en, timeout_ms);
+    free(e);
+    return rc;
 }
 
 int dl_commit_meta_read(dl_conn *c, const char *key, dl_commit_meta *out) {

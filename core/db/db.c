@@ -448,3 +448,120 @@ int dl_db_apply(const dl_db *base, const dl_change *changes, size_t n,
     *out = db;
     return 0;
 }
+
+/* ---- apply with moved EAVT and AVET (the transaction layer) ---- */
+
+/* The current datom with d's [a e v] (any tx) in AEVT: its tx in *tx. */
+static int find_current_aevt(const bt_tree *aevt, const dl_datom *d,
+                             int *found, uint64_t *tx) {
+    bt_cursor *c;
+    dl_datom key = *d, cur;
+    int rc = bt_cursor_open(aevt, &c);
+    *found = 0;
+    if (rc) return rc;
+    key.tx = 0;
+    key.added = true;
+    if ((rc = bt_cursor_seek(c, &key, 3, 0)) == 0 && bt_cursor_valid(c)) {
+        bt_cursor_get(c, &cur);
+        if (dl_datom_cmp(DL_AEVT, &cur, &key, 3) == 0) {
+            *found = 1;
+            *tx = cur.tx;
+        }
+    }
+    if (rc == 0) rc = bt_cursor_error(c);
+    bt_cursor_close(c);
+    return rc;
+}
+
+int dl_db_apply_moved(const dl_db *base, const dl_change *changes, size_t n,
+                      dl_schema *schema, uint64_t max_eid, uint64_t max_tx,
+                      int64_t tx_instant, bt_tree *eavt, bt_tree *avet,
+                      dl_db **out) {
+    dl_db *db;
+    int rc = 0;
+    if (n >= BULK_MIN) {
+        bt_tree_release(eavt);
+        bt_tree_release(avet);
+        return dl_db_apply(base, changes, n, schema, max_eid, max_tx,
+                           tx_instant, out);
+    }
+    if (!base || !out || (n && !changes) || !eavt || !avet) {
+        if (eavt) bt_tree_release(eavt);
+        if (avet) bt_tree_release(avet);
+        return dl_err_set(DATALITH_EINVAL, "dl_db_apply_moved: NULL argument");
+    }
+    if ((rc = dl_db_alloc(base->env, &db)) != 0) {
+        bt_tree_release(eavt);
+        bt_tree_release(avet);
+        return rc;
+    }
+    for (int i = 0; i < DL_INDEX_COUNT; i++) {
+        bt_tree_release(&db->idx[i]);
+        if (i == DL_EAVT || i == DL_AVET) {
+            db->idx[i] = i == DL_EAVT ? *eavt : *avet;
+            bt_tree_init(i == DL_EAVT ? eavt : avet, db->idx[i].env,
+                         (dl_index)i);
+        } else {
+            bt_tree_copy(&db->idx[i], &base->idx[i]);
+        }
+    }
+    db->schema = schema ? schema : base->schema;
+    dl_schema_retain(db->schema);
+    db->hash = base->hash;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const dl_datom *d = &changes[i].d;
+        const dl_attr *attr = attr_of(db->schema, base->schema, d->a);
+        bool history = db->config->keep_history && !(attr && attr->no_history);
+        if (!d->a) {
+            rc = dl_err_set(DATALITH_EINVAL,
+                            "dl_db_apply: change %zu has no attribute", i);
+            break;
+        }
+        if (d->added) {
+            dl_datom x = *d;
+            int changed;
+            x.added = true;
+            if ((rc = bt_insert(&db->idx[DL_AEVT], &x, &changed)) != 0) break;
+            if (!changed) continue;
+            db->hash += dl_datom_hash(&x);
+        } else {
+            int found;
+            uint64_t tx = 0;
+            dl_datom x = *d;
+            if ((rc = find_current_aevt(&db->idx[DL_AEVT], d, &found, &tx)) != 0)
+                break;
+            if (!found) {
+                rc = dl_err_set(DATALITH_EINVAL,
+                                "dl_db_apply: retraction of [%llu :%s] names "
+                                "no current datom",
+                                (unsigned long long)d->e, d->a->full);
+                break;
+            }
+            x.tx = tx;
+            x.added = true;
+            if ((rc = bt_remove(&db->idx[DL_AEVT], &x, NULL)) != 0) break;
+            db->hash -= dl_datom_hash(&x);
+        }
+        if (history) {
+            for (int t = DL_TEAVT; t <= DL_TAVET && rc == 0; t++) {
+                if (t == DL_TAVET && !(attr && attr->avet)) continue;
+                rc = bt_insert(&db->idx[t], d, NULL);
+            }
+        }
+    }
+    if (rc) {
+        dl_db_release(db);
+        return rc;
+    }
+    db->max_eid = max_eid;
+    db->max_tx = max_tx;
+    db->last_tx_instant = tx_instant;
+    dl_db_set_base(db, base);
+    if (base->env->log_tail && base->commit_key[0] && n <= DL_LOG_MAX_DATOMS &&
+        (rc = encode_txdata(changes, n, db)) != 0) {
+        dl_db_release(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}

@@ -1556,9 +1556,16 @@ int dl_tx_run(const dl_db *before, const edn_value *tx_data,
             goto fail_state;
         }
         for (size_t i = 0; i < st.data.n; i++) ch[i].d = ds[i];
-        rc = dl_db_apply(before, ch, st.data.n,
-                         st.schema_changed ? st.schema : NULL, st.max_eid,
-                         st.tx, instant, &out->db_after);
+        if (!st.schema_changed && !st.purged.n)
+            /* the working EAVT and AVET already hold the changes: hand
+            ** them over instead of applying the changes a second time */
+            rc = dl_db_apply_moved(before, ch, st.data.n, NULL, st.max_eid,
+                                   st.tx, instant, &st.eavt, &st.avet,
+                                   &out->db_after);
+        else
+            rc = dl_db_apply(before, ch, st.data.n,
+                             st.schema_changed ? st.schema : NULL,
+                             st.max_eid, st.tx, instant, &out->db_after);
         free(ch);
         if (rc) goto fail_state;
         if (st.purged.n && (rc = purge_apply(&st, out->db_after)) != 0)
