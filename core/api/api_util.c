@@ -9,6 +9,8 @@
 #include "util/buf.h"
 #include "util/error.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -51,7 +53,37 @@ int dl_api_write(const edn_value *v, int fmt, char **out, size_t *out_len) {
     return DATALITH_OK;
 }
 
-static edn_value kw(const char *full) { return edn_keyword_str(full); }
+/* The keywords and tags every transaction report uses, interned once (a
+** report is built per transact call; interning each time cost ~3 % of a
+** one-datom transaction). */
+static struct {
+    const edn_sym *max_eid, *max_tx, *commit_id, *db_before, *db_after,
+        *tx_data, *tempids, *tx_meta, *datom, *db;
+} RK;
+static pthread_once_t rk_once = PTHREAD_ONCE_INIT;
+static bool rk_ok;
+
+static void rk_fill(void) {
+#define RKW(f, s)                                                            \
+    if (!(RK.f = edn_intern_full(s, strlen(s)))) return;
+    RKW(max_eid, "max-eid");
+    RKW(max_tx, "max-tx");
+    RKW(commit_id, "commit-id");
+    RKW(db_before, "db-before");
+    RKW(db_after, "db-after");
+    RKW(tx_data, "tx-data");
+    RKW(tempids, "tempids");
+    RKW(tx_meta, "tx-meta");
+    RKW(datom, "datahike/Datom");
+    RKW(db, "datahike/DB");
+#undef RKW
+    rk_ok = true;
+}
+
+static int rk_init(void) {
+    pthread_once(&rk_once, rk_fill);
+    return rk_ok ? 0 : dl_err_nomem();
+}
 
 int dl_api_datom_value(dl_arena *a, const dl_datom *d, edn_value *out) {
     edn_value items[5], vec;
@@ -62,28 +94,26 @@ int dl_api_datom_value(dl_arena *a, const dl_datom *d, edn_value *out) {
     items[3] = edn_int((int64_t)d->tx);
     items[4] = edn_bool(d->added);
     if ((rc = edn_vector(a, items, 5, &vec)) != 0) return rc;
-    const edn_sym *tag = edn_intern_full("datahike/Datom", 14);
-    if (!tag) return dl_err_nomem();
-    return edn_tagged(a, tag, &vec, out);
+    if ((rc = rk_init()) != 0) return rc;
+    return edn_tagged(a, RK.datom, &vec, out);
 }
 
 int dl_api_db_value(dl_arena *a, const dl_db *db, edn_value *out) {
     static const uint8_t zero[16];
     edn_value kv[6], map;
     size_t n = 0;
-    kv[n++] = kw("max-eid");
+    int rc = rk_init();
+    if (rc) return rc;
+    kv[n++] = edn_keyword(RK.max_eid);
     kv[n++] = edn_int((int64_t)db->max_eid);
-    kv[n++] = kw("max-tx");
+    kv[n++] = edn_keyword(RK.max_tx);
     kv[n++] = edn_int((int64_t)db->max_tx);
     if (memcmp(db->commit_id, zero, 16) != 0) {
-        kv[n++] = kw("commit-id");
+        kv[n++] = edn_keyword(RK.commit_id);
         kv[n++] = edn_uuid(db->commit_id);
     }
-    int rc = edn_map(a, kv, n / 2, &map);
-    if (rc) return rc;
-    const edn_sym *tag = edn_intern_full("datahike/DB", 11);
-    if (!tag) return dl_err_nomem();
-    return edn_tagged(a, tag, &map, out);
+    if ((rc = edn_map(a, kv, n / 2, &map)) != 0) return rc;
+    return edn_tagged(a, RK.db, &map, out);
 }
 
 int dl_api_report_value(dl_arena *a, const dl_db *before,
@@ -93,17 +123,18 @@ int dl_api_report_value(dl_arena *a, const dl_db *before,
         dl_arena_alloc(a, (rep->n_datoms ? rep->n_datoms : 1) * sizeof *datoms);
     int rc = 0;
     if (!datoms) return dl_err_last()->code;
+    if ((rc = rk_init()) != 0) return rc;
     for (size_t i = 0; i < rep->n_datoms && !rc; i++)
         rc = dl_api_datom_value(a, &rep->datoms[i], &datoms[i]);
-    kv[0] = kw("db-before");
+    kv[0] = edn_keyword(RK.db_before);
     if (!rc) rc = dl_api_db_value(a, before, &kv[1]);
-    kv[2] = kw("db-after");
+    kv[2] = edn_keyword(RK.db_after);
     if (!rc) rc = dl_api_db_value(a, rep->db_after, &kv[3]);
-    kv[4] = kw("tx-data");
+    kv[4] = edn_keyword(RK.tx_data);
     if (!rc) rc = edn_vector(a, datoms, rep->n_datoms, &kv[5]);
-    kv[6] = kw("tempids");
+    kv[6] = edn_keyword(RK.tempids);
     kv[7] = rep->tempids;
-    kv[8] = kw("tx-meta");
+    kv[8] = edn_keyword(RK.tx_meta);
     kv[9] = rep->tx_meta;
     if (!rc) rc = edn_map(a, kv, 5, out);
     return rc;
