@@ -1,0 +1,214 @@
+"""End-to-end tests of the remote client (core/remote, docs/remote.md): a real
+datalith-server process on loopback with a temporary file store, and client
+processes (remote_client.c, public C API only) that write through the server
+with `:writer {:backend :datahike-server …}` and read the shared store
+locally, or forward everything with `:remote-peer`.  No mocks.
+
+    python3 tests/remote/test_remote.py path/to/datalith-server path/to/remote_client [-v]
+
+Environment: DL_TEST_TMP (a directory for temporary files).
+"""
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+SERVER = None
+CLIENT = None
+TOKEN = "remote-test-token"
+
+SCHEMA = ('[{:db/ident :name :db/valueType :db.type/string :db/cardinality :db.cardinality/one '
+          ':db/unique :db.unique/identity} '
+          '{:db/ident :age :db/valueType :db.type/long :db/cardinality :db.cardinality/one '
+          ':db/index true} '
+          '{:db/ident :friend :db/valueType :db.type/ref :db/cardinality :db.cardinality/one} '
+          '{:db/ident :tag :db/valueType :db.type/string :db/cardinality :db.cardinality/one} '
+          '{:db/ident :i :db/valueType :db.type/long :db/cardinality :db.cardinality/one}]')
+
+
+def edn_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Server:
+    """A datalith-server process serving one file store; start() waits for
+    its ready line."""
+
+    def __init__(self, tmp, store):
+        self.tmp, self.store, self.proc, self.port = tmp, store, None, None
+
+    def start(self):
+        path = os.path.join(self.tmp, "server-%d.edn" % random.randrange(1 << 30))
+        with open(path, "w") as f:
+            f.write('{:port 0 :bind "127.0.0.1" :token %s :stores [{:backend :file :path %s}]}'
+                    % (edn_str(TOKEN), edn_str(self.store)))
+        self.proc = subprocess.Popen([SERVER, path], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        line = b""
+        deadline = time.time() + 60
+        while not line.endswith(b"\n"):
+            r, _, _ = select.select([self.proc.stdout], [], [], max(0, deadline - time.time()))
+            if not r:
+                self.proc.kill()
+                raise RuntimeError("server did not print its ready line")
+            ch = os.read(self.proc.stdout.fileno(), 1)
+            if not ch:
+                raise RuntimeError("server exited: " + self.proc.stderr.read().decode())
+            line += ch
+        text = line.decode().strip()
+        assert text.startswith("datalith-server listening on 127.0.0.1:"), text
+        self.port = int(text.rsplit(":", 1)[1])
+        return self
+
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+
+
+def client(*args, check=True):
+    p = subprocess.run([CLIENT] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=300)
+    if check and p.returncode != 0:
+        raise AssertionError("remote_client %s failed (%d):\n%s%s"
+                             % (args[0], p.returncode, p.stdout.decode(), p.stderr.decode()))
+    return p.stdout.decode()
+
+
+class RemoteTest(unittest.TestCase):
+    def setUp(self):
+        base = os.environ.get("DL_TEST_TMP") or None
+        if base:
+            os.makedirs(base, exist_ok=True)
+        self.tmp = tempfile.mkdtemp(prefix="dl_remote_", dir=base)
+        self.store = os.path.join(self.tmp, "db")
+        self.server = Server(self.tmp, self.store).start()
+
+    def tearDown(self):
+        self.server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def local_cfg(self, extra=""):
+        return "{:store {:backend :file :path %s} %s}" % (edn_str(self.store), extra)
+
+    def writer_cfg(self, token=TOKEN, extra=""):
+        return self.local_cfg(":writer {:backend :datahike-server :url %s :token %s} %s"
+                              % (edn_str(self.server.url()), edn_str(token), extra))
+
+    def peer_cfg(self):
+        return self.local_cfg(":remote-peer {:backend :datahike-server :url %s :token %s}"
+                              % (edn_str(self.server.url()), edn_str(TOKEN)))
+
+    def create(self):
+        out = client("create", self.writer_cfg(extra=":initial-tx " + SCHEMA))
+        self.assertIn(":store", out)
+
+    def test_writer_creates_transacts_and_reads_locally(self):
+        self.assertFalse(os.path.exists(self.store))
+        self.create()
+        # the server created the database in the shared store
+        self.assertTrue(os.path.isdir(self.store))
+        self.assertEqual(client("tx", self.writer_cfg(), "A", "20").strip(), "ok 20")
+        # a plain local reader (no server involved) sees every transaction
+        self.assertEqual(client("count", self.local_cfg(), "A").split(), ["20", "20"])
+        # the report has the local shape: no :config inside the snapshots
+        rep = client("transact", self.writer_cfg(), '[{:tag "R" :i 1}]')
+        self.assertRegex(rep, r":db-after #datahike/DB \{:commit-id #uuid \"[0-9a-f-]+\" "
+                              r":max-eid \d+ :max-tx \d+\}")
+        self.assertNotIn(":config", rep)
+        # creating it again: the server's engine error, unchanged
+        self.assertEqual(client("expect-error", self.writer_cfg(), "create").strip(),
+                         "DATALITH_EEXISTS Database already exists.")
+        # delete goes through the server; exists? is answered locally
+        self.assertEqual(client("exists", self.writer_cfg()).strip(), "true")
+        client("delete", self.writer_cfg())
+        self.assertEqual(client("exists", self.writer_cfg()).strip(), "false")
+        self.assertEqual(client("exists", self.local_cfg()).strip(), "false")
+
+    def test_concurrent_clients_lose_nothing(self):
+        self.create()
+        n = 40
+        procs = [subprocess.Popen([CLIENT, "tx", self.writer_cfg(), tag, str(n)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for tag in ("B", "C", "D")]
+        for p in procs:
+            out, err = p.communicate(timeout=300)
+            self.assertEqual(p.returncode, 0, err.decode())
+            self.assertEqual(out.decode().strip(), "ok %d" % n)
+        for tag in ("B", "C", "D"):
+            # n entities, n distinct :i values: none lost, none duplicated
+            self.assertEqual(client("count", self.local_cfg(), tag).split(),
+                             [str(n), str(n)])
+
+    def test_server_killed_clear_error_and_local_reads(self):
+        self.create()
+        p = subprocess.Popen([CLIENT, "outage", self.writer_cfg()], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(p.stdout.readline().decode().strip(), "ready")
+        url = self.server.url()
+        self.server.stop(signal.SIGKILL)
+        out, err = p.communicate(b"go\n", timeout=120)
+        self.assertEqual(p.returncode, 0, err.decode())
+        lines = out.decode().splitlines()
+        self.assertEqual(lines[0], "error DATALITH_EIO writer server %s: unreachable: "
+                                   "Connection refused" % url)
+        self.assertEqual(lines[1], "local 1")
+
+    def test_wrong_token_and_engine_errors(self):
+        self.create()
+        out = client("expect-error", self.writer_cfg(token="wrong"), "create")
+        self.assertTrue(out.startswith("DATALITH_EINVAL writer server %s refused the token"
+                                       % self.server.url()), out)
+        # a transaction the engine rejects: same code and message as locally
+        bad = '[{:name "x" :undeclared 1}]'
+        remote = client("expect-error", self.writer_cfg(), bad)
+        other = os.path.join(self.tmp, "other")
+        local_cfg = "{:store {:backend :file :path %s}}" % edn_str(other)
+        client("create", "{:store {:backend :file :path %s} :initial-tx %s}"
+               % (edn_str(other), SCHEMA))
+        local = client("expect-error", local_cfg, bad)
+        self.assertEqual(remote, local)
+        self.assertTrue(remote.startswith("DATALITH_E"), remote)
+
+    def test_remote_peer_equals_local(self):
+        self.create()
+        client("transact", self.writer_cfg(),
+               '[{:name "Ada" :age 30} {:name "Bo" :age 25 :friend [:name "Ada"]}]')
+        rep = client("transact", self.peer_cfg(),
+                     '[{:name "Ada" :age 31} {:name "Cy" :age 40} {:tag "p" :i 1}]')
+        self.assertNotIn(":config", rep)
+        before = re.search(r":db-before #datahike/DB \{[^}]*:max-tx (\d+)", rep).group(1)
+        out = client("compare", self.peer_cfg(), self.local_cfg(), before)
+        self.assertNotIn("DIFFERENT", out)
+        self.assertEqual(out.count("equal"), 15, out)
+        # a peer connection to a missing database fails like a local one
+        other = os.path.join(self.tmp, "nothing-here")
+        cfg = ("{:store {:backend :file :path %s} :remote-peer {:url %s :token %s}}"
+               % (edn_str(other), edn_str(self.server.url()), edn_str(TOKEN)))
+        out = client("expect-error", cfg, "connect")
+        self.assertTrue(out.startswith("DATALITH_E"), out)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        sys.exit("usage: test_remote.py DATALITH_SERVER REMOTE_CLIENT [-v]")
+    SERVER, CLIENT = sys.argv[1], sys.argv[2]
+    unittest.main(argv=[sys.argv[0]] + sys.argv[3:])
