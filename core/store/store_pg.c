@@ -98,6 +98,7 @@ typedef struct pg_store {
     char *channel;      /* NOTIFY channel (unquoted) */
     char *channel_q;    /* quoted, for LISTEN */
     int lock_key2;
+    long connect_ms;    /* :connect-timeout-ms */
     pid_t pid;          /* the process the connections belong to */
 
     pthread_mutex_t mu; /* pool, pend, flight */
@@ -305,6 +306,20 @@ static void pg_release_to(pg_store *s, PGconn **pool, int *n, PGconn *c) {
     if (c) PQfinish(c);
 }
 
+/* Connect again after a session was lost.  A server that is restarting
+** refuses connections for a moment: keep trying for up to
+** :connect-timeout-ms, so a restart delays operations instead of failing
+** them. */
+static int pg_reconnect(pg_store *s, PGconn **out) {
+    long long deadline = pg_now_ms() + s->connect_ms;
+    for (;;) {
+        int rc = pg_connect(s, out);
+        if (!rc || pg_now_ms() + 100 >= deadline) return rc;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Run op on a pooled connection; if the connection turns out broken,
 ** replace it (and the idle ones, which share its fate) and run op once
 ** more.  `retry` tells op it is the second attempt. */
@@ -319,7 +334,7 @@ static int pg_run(pg_store *s, pg_op op, void *arg) {
         PQfinish(c);
         c = NULL;
         pg_pool_drop(s, s->idle, &s->nidle);
-        rc = pg_connect(s, &c);
+        rc = pg_reconnect(s, &c);
         if (!rc) rc = op(s, c, arg, 1);
     }
     pg_release_to(s, s->idle, &s->nidle, c);
@@ -947,7 +962,8 @@ static int pg_lock_take(pg_store *s) {
             s->lockc = NULL;
         }
         if (!s->lockc) {
-            int rc = pg_connect(s, &s->lockc);
+            int rc = attempt ? pg_reconnect(s, &s->lockc)
+                             : pg_connect(s, &s->lockc);
             if (rc) return rc;
             fresh = 1;
         }
@@ -1004,21 +1020,25 @@ static void pg_unlock_writer(dl_store *st) {
 
 /* ---- head_wait: LISTEN/NOTIFY ---- */
 
-static int pg_listen_conn(pg_store *s, PGconn **out) {
+/* A LISTENing session: a pooled one, or a new one (after a lost session,
+** `lost`, waiting for a restarting server as pg_reconnect does). */
+static int pg_listen_conn(pg_store *s, PGconn **out, int lost) {
     char q[128];
     snprintf(q, sizeof q, "LISTEN %s", s->channel_q);
     int rc = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if ((rc = pg_acquire_from(s, s->lidle, &s->nlidle, out)) != 0)
-            return rc;
+        rc = lost ? pg_reconnect(s, out)
+                  : pg_acquire_from(s, s->lidle, &s->nlidle, out);
+        if (rc) return rc;
         /* A pooled one listens already; LISTEN again is a no-op. */
         rc = pg_cmd(s, *out, "listen", q);
         if (!rc) return 0;
-        int lost = PQstatus(*out) == CONNECTION_BAD;
+        int broken = PQstatus(*out) == CONNECTION_BAD;
         PQfinish(*out);
         *out = NULL;
-        if (!lost) break;
+        if (!broken) break;
         pg_pool_drop(s, s->lidle, &s->nlidle); /* from before a restart */
+        lost = 1;
     }
     return rc;
 }
@@ -1050,7 +1070,7 @@ static int pg_head_wait(dl_store *st, const char *branch,
     long long deadline = pg_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     PGconn *c = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (!c && (rc = pg_listen_conn(s, &c)) != 0) return rc;
+        if (!c && (rc = pg_listen_conn(s, &c, attempt)) != 0) return rc;
         /* Drop notifications from before: the head is read below, after
         ** LISTEN took effect, so no commit can slip between. */
         PGnotify *nf;
@@ -1333,6 +1353,7 @@ static int pg_configure(const edn_value *cfg, pg_store **out) {
     snprintf(s->channel, ql, "%s_head", table);
     snprintf(s->channel_q, ql, "\"%s_head\"", table);
     s->lock_key2 = (int)(pg_fnv(table) & 0x7fffffff);
+    s->connect_ms = cto;
     *out = s;
     return 0;
 }
