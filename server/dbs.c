@@ -133,31 +133,51 @@ static int open_conn(const edn_value *config, dl_conn **out) {
     return rc;
 }
 
+/* The entry under `key` with a reference taken, or NULL (reg_mu held). */
+static srv_db *reg_find(const char *key) {
+    for (srv_db *d = reg; d; d = d->next) {
+        if (strcmp(d->key, key) == 0) {
+            d->refs++;
+            return d;
+        }
+    }
+    return NULL;
+}
+
 int srv_db_get(const edn_value *config, srv_db **out) {
     char *key = NULL;
     srv_db *d;
     int rc = db_key(config, &key);
     if (rc) return rc;
     pthread_mutex_lock(&reg_mu);
-    for (d = reg; d; d = d->next) {
-        if (strcmp(d->key, key) == 0) {
-            d->refs++;
-            pthread_mutex_unlock(&reg_mu);
-            free(key);
-            *out = d;
-            return 0;
-        }
+    d = reg_find(key);
+    pthread_mutex_unlock(&reg_mu);
+    if (d) {
+        free(key);
+        *out = d;
+        return 0;
     }
+    /* open without the registry lock (a store may be slow to reach); two
+    ** threads racing here get the same engine connection, and the entry
+    ** made second is dropped below */
     if (!(d = calloc(1, sizeof *d))) {
-        pthread_mutex_unlock(&reg_mu);
         free(key);
         return dl_err_nomem();
     }
     if ((rc = open_conn(config, &d->conn)) != 0) {
-        pthread_mutex_unlock(&reg_mu);
         free(key);
         free(d);
         return rc;
+    }
+    pthread_mutex_lock(&reg_mu);
+    srv_db *won = reg_find(key);
+    if (won) {
+        pthread_mutex_unlock(&reg_mu);
+        dl_conn_release(d->conn);
+        free(d);
+        free(key);
+        *out = won;
+        return 0;
     }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

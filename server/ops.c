@@ -322,7 +322,11 @@ static int op_delete_database(ctx *c, const edn_value *args) {
     srv_db_forget(&eng);
     rc = datalith_delete_database(b.data, b.len, DATALITH_FORMAT_EDN);
     dl_buf_free(&b);
-    if (rc) return engine_error(c);
+    if (rc) engine_error(c);
+    /* an entry a concurrent request opened meanwhile holds a released
+    ** connection now: drop it too, so the next request starts afresh */
+    srv_db_forget(&eng);
+    if (rc) return -1;
     c->res->value = edn_nil();
     return 0;
 }

@@ -620,7 +620,8 @@ class LifecycleTest(unittest.TestCase):
         extra = ':token "%s"' % TOKEN
         srv = Server(TMP, [path], extra).start()
         srv.edn("/create-database", "[%s]" % cfg_edn(path))
-        acked, seq = [], 0
+        first = srv.edn("/transact", "[%s [{:n 0}]]" % cfg_edn(path))[Kw("db-after")]
+        acked, seq = [0], 0
         rounds = 10 if SLOW else 3
         for rnd in range(rounds):
             stop = threading.Event()
@@ -660,6 +661,10 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(missing, set(), "acknowledged transactions lost")
             self.assertEqual(len(got), len(set(got)), "duplicated transactions")
             self.assertGreater(len(acked), 20 * rounds - 1)
+            # a snapshot pinned before the kills, opened by walking the branch
+            # back from its head (the restarted server has none cached)
+            self.assertEqual(srv.edn("/q", "[[:find [?n ...] :where [_ :n ?n]] %s]"
+                                     % write_edn(first)), (0,))
         finally:
             self.assertEqual(srv.stop(), 0)
 
