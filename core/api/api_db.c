@@ -148,15 +148,16 @@ DATALITH_API int datalith_connect(const char *config, size_t config_len,
     dl_arena a;
     dl_config cfg;
     dl_conn *c = NULL;
-    int rc;
+    int rc, route;
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
-    rc = dl_remote_route(config, config_len, fmt); /* core/remote */
+    rc = route = dl_remote_route(config, config_len, fmt); /* core/remote */
     if (rc < 0) return rc;
     if (rc == DL_ROUTE_PEER) return dl_rpeer_connect(config, config_len, fmt, out);
     dl_arena_init(&a, 0);
     rc = api_config(&a, config, config_len, fmt, &cfg);
     if (!rc) rc = dl_conn_open(&cfg, &c);
+    if (!rc) rc = dl_remote_connected(c, route);
     dl_arena_free(&a);
     if (!rc) *out = (datalith_conn *)(void *)c;
     return rc;

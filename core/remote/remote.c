@@ -163,6 +163,16 @@ int dl_remote_conn_writer(const dl_conn *c) {
            strcmp(cfg->writer.backend->full, "datahike-server") == 0;
 }
 
+int dl_remote_connected(dl_conn *c, int route) {
+    if (route != DL_ROUTE_WRITER || dl_remote_conn_writer(c)) return 0;
+    dl_conn_release(c);
+    return dl_err_set(DATALITH_ECONFLICT,
+                      "this process already holds a connection to the store "
+                      "without :writer {:backend :datahike-server}; release "
+                      "it before connecting through the writer server "
+                      "(connections are shared per store and branch)");
+}
+
 /* ---- one call ---- */
 
 static int code_of(const edn_value *code) {

@@ -57,6 +57,12 @@ int dl_remote_route(const char *config, size_t config_len, int fmt);
 /* Whether a local connection's config sends writes to a server. */
 int dl_remote_conn_writer(const dl_conn *c);
 
+/* After dl_conn_open for a config routed `route`: connections are shared
+** per store and branch in a process, so a :writer connection may have been
+** opened earlier without the server setting (its writes would then be
+** local).  Then releases c and returns DATALITH_ECONFLICT; else 0. */
+int dl_remote_connected(dl_conn *c, int route);
+
 /* ---- lifecycle, both modes ---- */
 
 int dl_remote_create_database(const char *config, size_t config_len, int fmt,

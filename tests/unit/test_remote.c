@@ -245,6 +245,15 @@ TEST(writer_transact_goes_to_the_server) {
     CHECK_EQ_INT(datalith_conn_db(c, &db), 0);
     datalith_db_release(db);
     datalith_conn_release(c);
+
+    /* a process holding a plain connection cannot also open the shared
+    ** one through the writer server (its writes would stay local) */
+    datalith_conn *plain = NULL, *w = NULL;
+    CHECK_EQ_INT(datalith_connect(local, strlen(local), EDN, &plain), 0);
+    CHECK_EQ_INT(datalith_connect(cfg, strlen(cfg), EDN, &w), DATALITH_ECONFLICT);
+    CHECK(msg_has("release it"));
+    CHECK(w == NULL);
+    datalith_conn_release(plain);
 }
 
 TEST(remote_peer_handles) {
