@@ -6,13 +6,14 @@
 **   add-5      one 5-attribute entity per transaction
 **   add-all    one transaction of all datoms
 **   retract-5  retract each entity in its own transaction
+**   init       build from datoms: one load-entities of the add-all datoms
 **
 ** Data: people with :name :last-name :sex :age :salary drawn with mulberry32
 ** (seed 42) as WORKLOAD.md describes; all attributes :db/index true.
 **
 **   build/release/bench/write_bench [memory|file|lmdb] [N] [DIR] [SUITE]
 **
-** SUITE (add-1, add-5, add-all; add-5 includes retract-5) runs only that
+** SUITE (add-1, add-5, add-all, init; add-5 includes retract-5) runs only that
 ** suite, e.g. for a profile.
 ** Prints ms per suite and µs per transaction.  Built by the release preset
 ** (bench/CMakeLists.txt); not part of the test suite.
@@ -147,10 +148,11 @@ add5:
 
 addall:
     /* add-all: one transaction of 5n datoms */
-    if (SKIP("add-all")) goto done;
-    c = fresh(backend, dir, run++);
-    size_t cap = (size_t)n * 128 + 16, len = 0;
+    if (SKIP("add-all") && SKIP("init")) goto done;
+    size_t cap = (size_t)n * 192 + 16, len = 0;
     char *big = malloc(cap);
+    if (SKIP("add-all")) goto init;
+    c = fresh(backend, dir, run++);
     big[len++] = '[';
     for (int i = 0; i < n; i++)
         len += (size_t)snprintf(big + len, cap - len,
@@ -163,6 +165,32 @@ addall:
     t1 = now_ms();
     printf("%-8s add-all   %6d datoms %6.1f ms  %7.2f us/datom\n", backend, 5 * n, t1 - t0, (t1 - t0) * 1e3 / (5.0 * n));
     datalith_conn_release(c);
+
+init:
+    /* init: build from datoms — load-entities of the same 5n datoms as
+    ** [e a v tx true] records of one source transaction */
+    if (SKIP("init")) goto done_big;
+    c = fresh(backend, dir, run++);
+    len = 0;
+    big[len++] = '[';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(big + len, cap - len,
+                                "[%d :name \"%s\" 7 true][%d :last-name \"%s\" 7 true]"
+                                "[%d :sex :%s 7 true][%d :age %d 7 true][%d :salary %d 7 true]",
+                                100 + i, ps[i].name, 100 + i, ps[i].last, 100 + i, ps[i].sex,
+                                100 + i, ps[i].age, 100 + i, ps[i].salary);
+    big[len++] = ']';
+    big[len] = '\0';
+    t0 = now_ms();
+    {
+        char *out = NULL;
+        check(datalith_load_entities(c, big, len, DATALITH_FORMAT_EDN, &out, NULL), "load");
+        datalith_free(out);
+    }
+    t1 = now_ms();
+    printf("%-8s init      %6d datoms %6.1f ms  %7.2f us/datom\n", backend, 5 * n, t1 - t0, (t1 - t0) * 1e3 / (5.0 * n));
+    datalith_conn_release(c);
+done_big:
     free(big);
 done:
     free(ps);
