@@ -39,15 +39,20 @@
 ** Connections.  Every operation borrows a connection from a small pool in
 ** the handle (several threads at once each get their own); the writer lock
 ** and head_wait use dedicated connections.  A connection found broken
-** (server restarted, network cut) is replaced once, transparently, and
-** the operation retried: reads and object writes are idempotent, and a
-** head_cas whose COMMIT was lost is recognised on retry by finding its own
-** new head in place.  A forked child never touches its parent's sessions.
+** (server restarted, network cut) is replaced transparently — retrying
+** the connect for up to :connect-timeout-ms while a restarting server
+** refuses — and the operation retried once: reads and object writes are
+** idempotent, and a head_cas whose COMMIT was lost is recognised on retry
+** by finding its own new head in place.  A forked child never touches its
+** parent's sessions.
 **
 ** Writer lock: a session-level pg_try_advisory_lock(key1, hash(table)) on
 ** the lock connection; the server drops it when that session ends, so a
 ** dead writer never leaves the store locked.  The holder is named from
 ** pg_locks and its session's application_name ("datalith pid=N host=H").
+** head_cas by the holder checks, inside its transaction, that the lock
+** session still holds the lock; if a restart took it, the lock is taken
+** again on a new session (or ELOCKED names the new holder).
 */
 #if DATALITH_HAVE_PG
 #define _GNU_SOURCE
