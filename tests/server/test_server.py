@@ -385,6 +385,10 @@ class ProtocolTest(unittest.TestCase):
         status, text, _ = self.srv.request("POST", "/q", '[1, 2', ctype="application/json")
         self.assertEqual(status, 400)
         self.assertIn("JSON", json.loads(text)["msg"])
+        # nesting too deep for the reader: refused, the server unharmed
+        status, text, _ = self.srv.request("POST", "/q", "[" * 60000)
+        self.assertEqual(status, 400)
+        self.assertEqual(loads(text)[Kw("ex-data")][Kw("code")], Kw("ELIMIT"))
         # well-formed but not an argument vector
         status, text, _ = self.srv.request("POST", "/db", "{:a 1}")
         self.assertEqual(status, 400)
