@@ -1025,25 +1025,27 @@ static void pg_unlock_writer(dl_store *st) {
 
 /* ---- head_wait: LISTEN/NOTIFY ---- */
 
-/* A LISTENing session: a pooled one, or a new one (after a lost session,
-** `lost`, waiting for a restarting server as pg_reconnect does). */
+/* A LISTENing session: a pooled one (listening already; if it died, the
+** caller's first query finds out and calls again with `lost`), or a new
+** one (after a lost session waiting for a restarting server, as
+** pg_reconnect does). */
 static int pg_listen_conn(pg_store *s, PGconn **out, int lost) {
+    *out = NULL;
+    if (!lost) {
+        pthread_mutex_lock(&s->mu);
+        if (s->pid != getpid()) pg_forked(s);
+        if (s->nlidle) *out = s->lidle[--s->nlidle];
+        pthread_mutex_unlock(&s->mu);
+        if (*out) return 0;
+    }
+    int rc = lost ? pg_reconnect(s, out) : pg_connect(s, out);
+    if (rc) return rc;
     char q[128];
     snprintf(q, sizeof q, "LISTEN %s", s->channel_q);
-    int rc = 0;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        rc = lost ? pg_reconnect(s, out)
-                  : pg_acquire_from(s, s->lidle, &s->nlidle, out);
-        if (rc) return rc;
-        /* A pooled one listens already; LISTEN again is a no-op. */
-        rc = pg_cmd(s, *out, "listen", q);
-        if (!rc) return 0;
-        int broken = PQstatus(*out) == CONNECTION_BAD;
+    rc = pg_cmd(s, *out, "listen", q);
+    if (rc) {
         PQfinish(*out);
         *out = NULL;
-        if (!broken) break;
-        pg_pool_drop(s, s->lidle, &s->nlidle); /* from before a restart */
-        lost = 1;
     }
     return rc;
 }

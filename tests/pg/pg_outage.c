@@ -225,6 +225,9 @@ TEST(restart_between_transactions) {
     CHECK_EQ_INT(dl_conn_open(&dc, &c), 0);
     if (c) CHECK_EQ_INT(wl_commit(c, 1), 0);
 
+    /* A LISTEN session goes to the pool (the wait times out). */
+    CHECK_EQ_INT(s->vt->head_wait(s, "db", (const uint8_t *)"h1", 2, 10), 0);
+
     CHECK_EQ_INT(pgtmp_run("restart"), 0);
 
     /* Every pooled session and the lock's died with the server.  The
@@ -241,6 +244,9 @@ TEST(restart_between_transactions) {
         CHECK(n == 2 && memcmp(p, "h2", 2) == 0);
         free(p);
     }
+    /* The dead LISTEN session is replaced; the head differs: returns. */
+    CHECK_EQ_INT(s->vt->head_wait(s, "db", (const uint8_t *)"h1", 2, 60000),
+                 0);
     CHECK_EQ_INT(s->vt->get(s, "b", &p, &n), 0);
     if (n == 1) free(p);
     dl_store *s2 = NULL;
