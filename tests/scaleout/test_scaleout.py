@@ -640,7 +640,7 @@ def check_census(rd, ranges, acked, erred, what):
 
 def part_load(net, langs, long=False):
     pg, server, rd, wr = pg_env(net)
-    n, m = (8, 200) if long else (4, 25)
+    n, m = (16, 300) if long else (4, 25)
     ranges = [(10000000 + 100000 * i, 10000000 + 100000 * i + m) for i in range(n)]
     t = time.monotonic()
     ps = [txclient("r1" if i % 2 else "r2", wr, "load%d" % i, ranges[i][0], m, wait=False)
@@ -669,10 +669,11 @@ def wait_acks(ps, k, timeout):
 
 def part_kill(net, langs, long=False):
     pg, server, rd, wr = pg_env(net)
-    n, m, rounds = (4, 150, 3) if long else (3, 40, 1)
+    n, m, rounds = (6, 400, 5) if long else (3, 40, 1)
+    pause = "0" if long else "10"   # long: kills land in flight more often
     ranges = [(20000000 + 100000 * i, 20000000 + 100000 * i + 100 * m) for i in range(n)]
     ps = [txclient("r1" if i % 2 else "r2", wr, "kill%d" % i, ranges[i][0], 100 * m,
-                   ["--acks", str(m), "--pause-ms", "10"], wait=False) for i in range(n)]
+                   ["--acks", str(m), "--pause-ms", pause], wait=False) for i in range(n)]
     for k in range(rounds):
         wait_acks(ps, (k + 1) * n * m // (rounds + 1), 120)
         server.kill9()
@@ -696,7 +697,7 @@ def part_kill(net, langs, long=False):
 
 def part_pgrestart(net, langs, long=False):
     pg, server, rd, wr = pg_env(net)
-    n, m = (4, 100) if long else (2, 30)
+    n, m = (4, 300) if long else (2, 30)
     ranges = [(30000000 + 100000 * i, 30000000 + 100000 * i + 100 * m) for i in range(n)]
     rdr = start_reader("c", "r2", rd)
     rdr.wait_tick(lambda t: True, 30, "a first tick")
