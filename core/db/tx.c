@@ -1899,7 +1899,8 @@ int dl_tx_load(const dl_db *before, const edn_value *records, dl_arena *a,
         rc = DATALITH_ENOMEM;
         goto fail;
     }
-    memcpy(out->datoms, st.data.p, st.data.n * sizeof(dl_datom));
+    if (st.data.n)
+        memcpy(out->datoms, st.data.p, st.data.n * sizeof(dl_datom));
     if ((rc = edn_map(a, NULL, 0, &out->tempids)) != 0) goto fail;
     if ((rc = edn_map(a, NULL, 0, &out->tx_meta)) != 0) goto fail;
     state_reset(&st);
