@@ -40,6 +40,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,7 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static datalith_db *g_next;    /* a newer snapshot not yet served, under g_mu */
 static int g_outage;           /* the last refresh failed, under g_mu */
 static int64_t g_confirmed_ms; /* when the head was last read, under g_mu */
-static volatile sig_atomic_t g_stop;
+static atomic_int g_stop;       /* set by SIGTERM/SIGINT; read by both threads */
 
 static int64_t now_ms(void) {
     struct timespec ts;
