@@ -92,6 +92,7 @@ static int reader(const dl_config *cfg, uint64_t n) {
     printf("reader %d: %llu snapshots, %llu distinct commits\n",
            (int)getpid(), (unsigned long long)snaps,
            (unsigned long long)distinct);
+    fflush(stdout); /* the child leaves with _exit */
     dl_conn_release(c);
     return 0;
 }
