@@ -74,6 +74,15 @@ import type { ConnectionMethods, DatabaseMethods } from './lib/generated';
  *  the predicate runs on the JS thread). Also db.filter(pred). */
 export declare function filter(db: Database, pred: (datom: Datom) => boolean): Database;
 export interface Database { filter(pred: (datom: Datom) => boolean): Database; }
+/** listen(callback, key?): call back (on the JS thread) with the report of
+ *  every commit of the database, this connection's and other processes';
+ *  returns the key (the given one, or a fresh keyword). unlisten(key) stops
+ *  it. An active listener keeps the event loop alive until unlisten or
+ *  release (hand-bound). */
+export interface Connection {
+  listen(callback: (report: any) => void, key?: any): any;
+  unlisten(key: any): void;
+}
 export declare function encode(value: any): Buffer;
 export declare function decode(bytes: Uint8Array): any;
 /** EDN text -> JS value (through the engine's reader). */

@@ -84,6 +84,79 @@ function filter(db, pred) {
 }
 Database.prototype.filter = function (pred) { return filter(this, pred); };
 
+/*
+ * conn.listen(callback[, key]) -> key; conn.unlisten(key).  Hand-bound (the
+ * spec offers no generated glue for callbacks).  callback(report) runs on
+ * the JS thread, once per commit of the database in commit order: this
+ * connection's transactions and, once the engine's watcher thread notices
+ * them, commits by other connections and processes (memory stores: this
+ * process only).  report is what transact returns; for commits made
+ * elsewhere its tempids and tx-meta hold only :db/current-tx and
+ * :db/txInstant.  An exception in the callback is reported as a process
+ * warning.  An active listener keeps the event loop alive (like an open
+ * socket) and its connection reachable; unlisten, or releasing the
+ * connection (which removes its listeners), ends both.
+ */
+const LISTENING = new Set(); // connections with listeners (kept reachable)
+
+function listenerKeyBytes(key) {
+  return cbor.encode(typeof key === 'string' ? values.kw(key) : key);
+}
+
+function dropListeners(conn) {
+  if (!conn._listeners) return;
+  for (const [kb, l] of conn._listeners.values()) native.unlistenSync(conn._h, kb, l);
+  conn._listeners.clear();
+  LISTENING.delete(conn);
+}
+
+Connection.prototype.listen = function (callback, key) {
+  if (typeof callback !== 'function') {
+    const e = new TypeError('listen: the callback must be a function');
+    e.code = 'DATALITH_EINVAL';
+    throw e;
+  }
+  const kb = key === undefined || key === null ? null : listenerKeyBytes(key);
+  const [got, l] = native.listenSync(rt.handle(this, 'conn', 'conn'), kb, (status, bytes, msg) => {
+    if (status !== 0) {
+      process.emitWarning('datalith listener: ' + (msg || native.statusName(status)), 'DatalithWarning');
+      return;
+    }
+    try {
+      callback(cbor.decode(bytes));
+    } catch (e) {
+      process.emitWarning('datalith listener threw: ' + (e && e.stack || e), 'DatalithWarning');
+    }
+  });
+  const k = cbor.decode(got);
+  if (!this._listeners) this._listeners = new Map();
+  this._listeners.set(toEdn(k), [got, l]);
+  LISTENING.add(this);
+  return k;
+};
+
+Connection.prototype.unlisten = function (key) {
+  const id = toEdn(typeof key === 'string' ? values.kw(key) : key);
+  const entry = this._listeners && this._listeners.get(id);
+  if (!entry) {
+    const e = new Error('unlisten: no listener with key ' + id);
+    e.code = 'DATALITH_ENOTFOUND';
+    throw e;
+  }
+  native.unlistenSync(rt.handle(this, 'conn', 'conn'), entry[0], entry[1]);
+  this._listeners.delete(id);
+  if (this._listeners.size === 0) LISTENING.delete(this);
+};
+
+for (const m of ['release', 'releaseSync']) {
+  const gen0 = Connection.prototype[m];
+  if (!gen0) continue;
+  Object.defineProperty(Connection.prototype, m, {
+    value: function (...args) { dropListeners(this); return gen0.apply(this, args); },
+    writable: true, configurable: true,
+  });
+}
+
 /** EDN text -> JS value, read by the engine. */
 function parseEdn(text) {
   return cbor.decode(gen.valueConvert(text, 'edn', 'cbor'));
@@ -103,6 +176,9 @@ module.exports = {
   decode: cbor.decode,
   options: cbor.options,
   filter,
+  // the module-level release functions also remove the connection's listeners
+  release: (conn, ...a) => { if (conn instanceof Connection) dropListeners(conn); return gen.release(conn, ...a); },
+  releaseSync: (conn, ...a) => { if (conn instanceof Connection) dropListeners(conn); return gen.releaseSync(conn, ...a); },
   parseEdn,
   toEdn,
   statusName: native.statusName,

@@ -660,6 +660,207 @@ static napi_value dln_filter_sync(napi_env env, napi_callback_info info)
     return dln_ret_handle(env, DLN_KIND_DB, out);
 }
 
+/* ---- listen: a JS function as a datalith_listen_fn ----
+**
+** Hand-bound like filter (the spec offers no generated glue for
+** callbacks).  The engine calls the listener on the connection's watcher
+** thread; the report (CBOR) is copied and queued to the JS thread through a
+** thread-safe function, without waiting, so the watcher never blocks on JS:
+**
+**   watcher thread: dln_listen_cb ──copy──▶ tsfn queue ──▶ JS thread:
+**                                   dln_listen_tsfn_call ──▶ fn(status, bytes, msg)
+**
+** unlistenSync first removes the engine's listener (after which the engine
+** never calls dln_listen_cb with this context again), then marks the
+** listener inactive (reports still queued are dropped) and releases the
+** thread-safe function; its finalizer frees the context.  While a listener
+** is active its thread-safe function keeps the event loop alive, like an
+** open socket; unlisten (or releasing the connection) ends that. */
+typedef struct dln_listener {
+    napi_threadsafe_function tsfn;
+    int active;        /* JS thread only */
+    int refs;          /* the JS external and the tsfn; JS thread only */
+} dln_listener;
+
+typedef struct dln_report {
+    int status;
+    char *msg;         /* engine message when status != 0 */
+    size_t len;
+    char data[];
+} dln_report;
+
+static void dln_listen_cb(void *ctx, int status, const char *report, size_t len)
+{
+    dln_listener *l = ctx;
+    dln_report *r = malloc(sizeof *r + (status ? 0 : len) + 1);
+    if (!r)
+        return;
+    r->status = status;
+    r->msg = NULL;
+    r->len = status ? 0 : len;
+    if (!status && len)
+        memcpy(r->data, report, len);
+    if (status) {
+        const datalith_error *e = datalith_error_last();
+        size_t n = e && e->message ? strlen(e->message) : 0;
+        if (n && (r->msg = malloc(n + 1)) != NULL)
+            memcpy(r->msg, e->message, n + 1);
+    }
+    if (napi_call_threadsafe_function(l->tsfn, r, napi_tsfn_nonblocking) != napi_ok) {
+        free(r->msg);
+        free(r);
+    }
+}
+
+static void dln_listen_tsfn_call(napi_env env, napi_value js_cb, void *context, void *data)
+{
+    dln_listener *l = context;
+    dln_report *r = data;
+    if (env && l->active) {
+        napi_handle_scope scope;
+        napi_value args[3], global, res;
+        void *p;
+        if (napi_open_handle_scope(env, &scope) == napi_ok) {
+            napi_create_int32(env, r->status, &args[0]);
+            napi_create_buffer_copy(env, r->len, r->len ? r->data : "", &p, &args[1]);
+            if (r->msg)
+                napi_create_string_utf8(env, r->msg, NAPI_AUTO_LENGTH, &args[2]);
+            else
+                napi_get_undefined(env, &args[2]);
+            napi_get_global(env, &global);
+            if (napi_call_function(env, global, js_cb, 3, args, &res) != napi_ok) {
+                bool pending = false;
+                napi_is_exception_pending(env, &pending);
+                if (pending) { /* the JS wrapper catches; this is a last resort */
+                    napi_value e;
+                    napi_get_and_clear_last_exception(env, &e);
+                }
+            }
+            napi_close_handle_scope(env, scope);
+        }
+    }
+    free(r->msg);
+    free(r);
+}
+
+/* The tsfn's and the external's finalizer: the last one frees. */
+static void dln_listen_finalize(napi_env env, void *data, void *hint)
+{
+    dln_listener *l = data;
+    (void)env;
+    (void)hint;
+    if (--l->refs == 0)
+        free(l);
+}
+
+static void dln_listener_close(dln_listener *l)
+{
+    if (!l->active)
+        return;
+    l->active = 0;
+    napi_release_threadsafe_function(l->tsfn, napi_tsfn_release);
+}
+
+static napi_value dln_throw_last(napi_env env, int rc)
+{
+    const datalith_error *e = datalith_error_last();
+    napi_value err = dln_engine_error(env, rc, e->code == rc ? e->message : NULL, 0, 0, -1);
+    if (err)
+        napi_throw(env, err);
+    return NULL;
+}
+
+/* listenSync(conn, keyCbor | null, fn(status, reportCbor, msg)) -> [keyCbor, listener] */
+static napi_value dln_listen_sync(napi_env env, napi_callback_info info)
+{
+    size_t argc = 3;
+    napi_value argv[3], name, arr, kv, lv;
+    napi_valuetype t;
+    dln_box *b;
+    dln_buf key = {NULL, 0};
+    dln_listener *l;
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    if (argc < 3 || napi_typeof(env, argv[2], &t) != napi_ok || t != napi_function) {
+        dln_type_error(env, "listen: expected (conn, key, callback function)");
+        return NULL;
+    }
+    if (dln_box_of(env, argv[0], DLN_KIND_CONN, "conn", &b))
+        return NULL;
+    if (!b->ptr || b->release_pending) {
+        napi_throw_error(env, "DATALITH_EINVAL", "the connection was released");
+        return NULL;
+    }
+    if (napi_typeof(env, argv[1], &t) == napi_ok && t != napi_null && t != napi_undefined
+        && dln_arg_bytes(env, argv[1], "key", &key))
+        return NULL;
+    l = calloc(1, sizeof *l);
+    if (!l) {
+        dln_buf_free(&key);
+        napi_throw_error(env, "DATALITH_ENOMEM", "out of memory");
+        return NULL;
+    }
+    napi_create_string_utf8(env, "datalith.listen", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, l, dln_listen_finalize,
+                                        l, dln_listen_tsfn_call, &l->tsfn) != napi_ok) {
+        free(l);
+        dln_buf_free(&key);
+        return NULL;
+    }
+    l->active = 1;
+    l->refs = 1; /* the tsfn's */
+    rc = datalith_listen(b->ptr, key.p, key.n, DATALITH_FORMAT_CBOR, dln_listen_cb, l, &out,
+                         &out_len);
+    dln_buf_free(&key);
+    if (rc < 0) {
+        dln_listener_close(l);
+        return dln_throw_last(env, rc);
+    }
+    if (napi_create_array_with_length(env, 2, &arr) != napi_ok
+        || napi_create_external(env, l, dln_listen_finalize, NULL, &lv) != napi_ok) {
+        datalith_free(out);
+        return NULL;
+    }
+    l->refs++; /* the external's */
+    kv = dln_ret_bytes(env, &out, out_len);
+    napi_set_element(env, arr, 0, kv);
+    napi_set_element(env, arr, 1, lv);
+    return arr;
+}
+
+/* unlistenSync(conn | null, keyCbor, listener): remove the engine's
+** listener (unless the connection is gone), then stop the JS side. */
+static napi_value dln_unlisten_sync(napi_env env, napi_callback_info info)
+{
+    size_t argc = 3;
+    napi_value argv[3];
+    napi_valuetype t;
+    dln_box *b = NULL;
+    dln_buf key = {NULL, 0};
+    dln_listener *l = NULL;
+    int rc = 0;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    if (argc < 3 || napi_typeof(env, argv[2], &t) != napi_ok || t != napi_external
+        || napi_get_value_external(env, argv[2], (void **)&l) != napi_ok || !l) {
+        dln_type_error(env, "unlisten: expected (conn, key, listener)");
+        return NULL;
+    }
+    if (napi_typeof(env, argv[0], &t) == napi_ok && t != napi_null
+        && dln_box_of(env, argv[0], DLN_KIND_CONN, "conn", &b))
+        return NULL;
+    if (dln_arg_bytes(env, argv[1], "key", &key))
+        return NULL;
+    if (b && b->ptr && !b->release_pending)
+        rc = datalith_unlisten(b->ptr, key.p, key.n, DATALITH_FORMAT_CBOR);
+    dln_buf_free(&key);
+    if (rc < 0 && rc != DATALITH_ENOTFOUND)
+        return dln_throw_last(env, rc);
+    dln_listener_close(l);
+    return dln_ret_undefined(env);
+}
+
 /* ---- module ---- */
 
 static napi_value dln_status_name(napi_env env, napi_callback_info info)
@@ -717,6 +918,10 @@ static napi_value dln_init(napi_env env, napi_value exports)
     napi_set_named_property(env, exports, "statusName", fn);
     napi_create_function(env, "filterSync", NAPI_AUTO_LENGTH, dln_filter_sync, NULL, &fn);
     napi_set_named_property(env, exports, "filterSync", fn);
+    napi_create_function(env, "listenSync", NAPI_AUTO_LENGTH, dln_listen_sync, NULL, &fn);
+    napi_set_named_property(env, exports, "listenSync", fn);
+    napi_create_function(env, "unlistenSync", NAPI_AUTO_LENGTH, dln_unlisten_sync, NULL, &fn);
+    napi_set_named_property(env, exports, "unlistenSync", fn);
     napi_create_function(env, "isLive", NAPI_AUTO_LENGTH, dln_is_live, NULL, &fn);
     napi_set_named_property(env, exports, "isLive", fn);
     return exports;
