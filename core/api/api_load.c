@@ -16,6 +16,7 @@
 
 #include "db/db.h"
 #include "db/tx.h"
+#include "remote/remote.h"
 #include "util/arena.h"
 #include "util/error.h"
 #include "value/value.h"
@@ -39,6 +40,9 @@ DATALITH_API int datalith_load_entities(datalith_conn *conn,
     memset(&rep, 0, sizeof rep);
     if (!conn) return dl_err_set(DATALITH_EINVAL, "NULL connection");
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
+    if (DL_REMOTE_HANDLE(conn) || dl_remote_conn_writer(c)) /* core/remote */
+        return dl_remote_load_entities(conn, entities, entities_len, fmt, out,
+                                       out_len);
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, entities, entities_len, fmt, "entities", &in);
     for (int i = 0; rc == 0 && i < LOAD_TRIES; i++) {

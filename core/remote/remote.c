@@ -415,25 +415,28 @@ int dl_remote_database_exists(const char *config, size_t config_len, int fmt,
 
 /* ---- writer backend ---- */
 
-/* Send [config tx] to /transact and return the report in `fmt`. */
-static int transact_call(const remote *r, const edn_value *cfg, const char *tx,
-                         size_t tx_len, int fmt, dl_arena *a, char **out,
-                         size_t *out_len) {
+/* Send [config tx] to /<op> (transact, load-entities) and return the
+** report in `fmt`.  Transaction arguments are checked here first, so a
+** malformed one fails as it would locally without a round trip. */
+static int transact_call(const remote *r, const char *op, const edn_value *cfg,
+                         const char *tx, size_t tx_len, int fmt, dl_arena *a,
+                         char **out, size_t *out_len) {
     edn_value in, items[2], args, res, rep;
     const edn_value *tx_data, *tx_meta;
-    int rc = dl_api_read(a, tx, tx_len, fmt, "tx-data", &in);
-    if (!rc) rc = dl_api_tx_args(&in, &tx_data, &tx_meta);
+    int is_tx = strcmp(op, "transact") == 0;
+    int rc = dl_api_read(a, tx, tx_len, fmt, is_tx ? "tx-data" : op, &in);
+    if (!rc && is_tx) rc = dl_api_tx_args(&in, &tx_data, &tx_meta);
     if (rc) return rc;
     items[0] = *cfg;
     items[1] = in;
     if ((rc = edn_vector(a, items, 2, &args)) != 0) return rc;
-    if ((rc = remote_call(r, "transact", &args, a, &res)) != 0) return rc;
+    if ((rc = remote_call(r, op, &args, a, &res)) != 0) return rc;
     if ((rc = local_report(a, &res, &rep)) != 0) return rc;
     return dl_api_write(&rep, fmt, out, out_len);
 }
 
-int dl_remote_transact(dl_conn *c, const char *tx, size_t tx_len, int fmt,
-                       char **out, size_t *out_len) {
+static int writer_write(const char *op, dl_conn *c, const char *tx,
+                        size_t tx_len, int fmt, char **out, size_t *out_len) {
     dl_arena a;
     edn_value cfg;
     remote r;
@@ -443,7 +446,7 @@ int dl_remote_transact(dl_conn *c, const char *tx, size_t tx_len, int fmt,
     dl_arena_init(&a, 0);
     rc = dl_config_to_edn(&a, dl_conn_config(c), &cfg);
     if (!rc) rc = remote_settings(&dl_conn_config(c)->writer.map, ":writer", &r);
-    if (!rc) rc = transact_call(&r, &cfg, tx, tx_len, fmt, &a, out, out_len);
+    if (!rc) rc = transact_call(&r, op, &cfg, tx, tx_len, fmt, &a, out, out_len);
     dl_arena_free(&a);
     if (!rc) {
         /* Acknowledged: move the connection to the new head now, so a
@@ -454,6 +457,11 @@ int dl_remote_transact(dl_conn *c, const char *tx, size_t tx_len, int fmt,
         dl_err_clear();
     }
     return rc;
+}
+
+int dl_remote_transact(dl_conn *c, const char *tx, size_t tx_len, int fmt,
+                       char **out, size_t *out_len) {
+    return writer_write("transact", c, tx, tx_len, fmt, out, out_len);
 }
 
 /* ---- remote peer handles ---- */
@@ -559,17 +567,32 @@ int dl_rpeer_conn_db(datalith_conn *conn, datalith_db **out) {
     return rc;
 }
 
-int dl_rpeer_transact(datalith_conn *conn, const char *tx, size_t tx_len,
-                      int fmt, char **out, size_t *out_len) {
+static int rpeer_write(const char *op, datalith_conn *conn, const char *tx,
+                       size_t tx_len, int fmt, char **out, size_t *out_len) {
     rconn *c = RCONN(conn);
     dl_arena a;
     int rc;
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
     dl_arena_init(&a, 0);
-    rc = transact_call(&c->r, &c->config, tx, tx_len, fmt, &a, out, out_len);
+    rc = transact_call(&c->r, op, &c->config, tx, tx_len, fmt, &a, out, out_len);
     dl_arena_free(&a);
     return rc;
+}
+
+int dl_rpeer_transact(datalith_conn *conn, const char *tx, size_t tx_len,
+                      int fmt, char **out, size_t *out_len) {
+    return rpeer_write("transact", conn, tx, tx_len, fmt, out, out_len);
+}
+
+int dl_remote_load_entities(datalith_conn *conn, const char *entities,
+                            size_t entities_len, int fmt, char **out,
+                            size_t *out_len) {
+    if (DL_REMOTE_HANDLE(conn))
+        return rpeer_write("load-entities", conn, entities, entities_len, fmt,
+                           out, out_len);
+    return writer_write("load-entities", (dl_conn *)(void *)conn, entities,
+                        entities_len, fmt, out, out_len);
 }
 
 void dl_rpeer_db_release(datalith_db *db) {

@@ -77,6 +77,13 @@ int dl_remote_database_exists(const char *config, size_t config_len, int fmt,
 int dl_remote_transact(dl_conn *c, const char *tx, size_t tx_len, int fmt,
                        char **out, size_t *out_len);
 
+/* load-entities on a writer-backend connection or a remote-peer handle:
+** [config entities] to /load-entities (an older server answers 404:
+** DATALITH_EUNSUPPORTED). */
+int dl_remote_load_entities(datalith_conn *conn, const char *entities,
+                            size_t entities_len, int fmt, char **out,
+                            size_t *out_len);
+
 /* ---- remote peer ---- */
 
 #define DL_REMOTE_HANDLE(h) ((h) != NULL && ((uintptr_t)(const void *)(h) & 1u))

@@ -200,7 +200,8 @@ TEST(writer_transact_goes_to_the_server) {
     out = NULL;
 
     script s = {0};
-    s.n = 2;
+    s.n = 3;
+    s.replies[2] = status(404, "");
     s.replies[0] = ok(
         "{:db-before #datahike/DB {:config {:store {:backend :file}} "
         ":max-eid 0 :max-tx 536870912} "
@@ -234,7 +235,12 @@ TEST(writer_transact_goes_to_the_server) {
     CHECK(msg_has("Cannot add #datom"));
     /* a bad argument is refused locally, before anything is sent */
     CHECK_EQ_INT(datalith_transact(c, "{:x 1}", 6, EDN, &out, &len), DATALITH_ETX);
+    /* load-entities is a write too: sent to the server, never run locally */
+    CHECK_EQ_INT(datalith_load_entities(c, "[]", 2, EDN, &out, &len),
+                 DATALITH_EUNSUPPORTED);
+    CHECK(msg_has("does not offer /load-entities"));
     stop(&s);
+    CHECK(strncmp(s.requests[2], "POST /load-entities ", 20) == 0);
     const char *b = body_of(s.requests[0]);
     CHECK(strncmp(s.requests[0], "POST /transact ", 15) == 0);
     CHECK(b[0] == '[' && b[1] == '{');
