@@ -5,7 +5,8 @@
 **    :stores [{:backend :file :path "/data/db"} …]
 **    :access-control-allow-origin ["https://app.example"]
 **    :max-body-bytes 10485760 :read-timeout-ms 30000 :threads 4
-**    :max-connections 256 :await-max-ms 30000 :poll-ms 250}
+**    :max-connections 256 :await-max-ms 30000 :poll-ms 250
+**    :log-requests false}
 **
 ** Every key is checked: an unknown key or a value of the wrong type stops
 ** the server with a message naming the file, the key and what was given.
@@ -175,7 +176,7 @@ static int want_str(cerr *e, const char *key, const edn_value *v, char **out) {
 static const char *const known_keys =
     ":port :bind :token :dev-mode :stores :access-control-allow-origin "
     ":max-body-bytes :read-timeout-ms :threads :max-connections "
-    ":await-max-ms :poll-ms";
+    ":await-max-ms :poll-ms :log-requests";
 
 static int parse_map(cerr *e, const edn_value *m, srv_config *c) {
     char s[80];
@@ -243,6 +244,11 @@ static int parse_map(cerr *e, const edn_value *m, srv_config *c) {
                     return -1;
                 c->n_origins++;
             }
+        } else if (!strcmp(nm, "log-requests")) {
+            if (v->type != EDN_BOOL)
+                return fail(e, ":log-requests must be true or false, got %s",
+                            show(v, s, sizeof s));
+            c->log_requests = v->u.b;
         } else if (!strcmp(nm, "max-body-bytes")) {
             if (want_int(e, ":max-body-bytes", v, 1, (int64_t)1 << 40, &x)) return -1;
             c->max_body_bytes = (size_t)x;

@@ -147,6 +147,10 @@ typedef struct req {
     int too_large;
     size_t discarded;
     int responded;
+    int status;          /* the status queued, for the request log */
+    int64_t start;       /* srv_now_ms at the first call */
+    char method[12];
+    char path[64];
 } req;
 
 static const char *header(struct MHD_Connection *c, const char *name) {
@@ -213,7 +217,10 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, req *r, int status,
     add_cors(resp, r ? r->origin : NULL);
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
-    if (r) r->responded = 1;
+    if (r) {
+        r->responded = 1;
+        r->status = status;
+    }
     return ok;
 }
 
@@ -323,6 +330,7 @@ static enum MHD_Result preflight(struct MHD_Connection *c, req *r) {
     enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, resp);
     MHD_destroy_response(resp);
     r->responded = 1;
+    r->status = MHD_HTTP_NO_CONTENT;
     return ok;
 }
 
@@ -330,6 +338,9 @@ static enum MHD_Result preflight(struct MHD_Connection *c, req *r) {
 static enum MHD_Result begin(struct MHD_Connection *c, req *r, const char *url,
                              const char *method) {
     char msg[256];
+    r->start = srv_now_ms();
+    snprintf(r->method, sizeof r->method, "%s", method);
+    snprintf(r->path, sizeof r->path, "%s", url);
     r->origin = allowed_origin(c);
     int ct = media_format(header(c, "Content-Type"));
     r->fmt_in = ct < 0 ? DATALITH_FORMAT_EDN : ct;
@@ -441,9 +452,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     (void)cls;
-    (void)toe;
     req *r = *con_cls;
     if (!r) return;
+    if (g_cfg.log_requests)
+        fprintf(stderr, "datalith-server: %s %s %d %lldms%s\n", r->method, r->path,
+                r->status, (long long)(srv_now_ms() - r->start),
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection lost)");
     dl_buf_free(&r->body);
     free(r);
     *con_cls = NULL;

@@ -47,6 +47,7 @@ typedef struct srv_config {
     int max_connections;      /* open connections at once */
     long await_max_ms;        /* cap of /await-commit's timeout */
     long poll_ms;             /* /await-commit re-reads the head this often */
+    bool log_requests;        /* one line per request on stderr */
 } srv_config;
 
 /* Load and check the config file at `path`.  On error returns non-zero and
