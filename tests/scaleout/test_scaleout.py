@@ -240,9 +240,14 @@ def tick_norm(t):
     return t
 
 
-def stop_all():
-    while PROCS:
-        PROCS.pop().stop()
+def stop_all(keep_shared=False):
+    """Stop the processes we started; with keep_shared, not those shared
+    by the parts (the server)."""
+    for p in list(reversed(PROCS)):
+        if keep_shared and getattr(p, "shared", False):
+            continue
+        p.stop()
+        PROCS.remove(p)
 
 
 def run(argv, timeout=60, env=None):
@@ -393,7 +398,7 @@ def part_file(net, langs):
         check_held(readers)
         check_monotonic(readers)
     finally:
-        stop_all()
+        stop_all(keep_shared=True)
         shutil.rmtree(path, ignore_errors=True)
 
 # ---------------------------------------------------------------- PostgreSQL and the server
@@ -411,6 +416,7 @@ class PG:
     def __init__(self):
         self.dir = os.path.join(TMP, "scaleout-pg-%d" % os.getpid())
         self.store = None
+        self.started = False
 
     def sh(self, *args, timeout=120):
         return run(Net.argv("db", ["bash", PGTMP] + list(args)), timeout=timeout)
@@ -420,11 +426,12 @@ class PG:
             raise Failure("tests/pg/pgtmp.sh is missing (the :pg store's test cluster)")
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(os.path.dirname(self.dir), exist_ok=True)
+        self.started = True   # from here on, stop() removes whatever start made
+        atexit.register(self.stop)
         r = self.sh("start", self.dir)
         if r.returncode != 0:
             raise Failure("PostgreSQL did not start (pgtmp.sh start, exit %d): %s"
                           % (r.returncode, r.stderr.strip()))
-        atexit.register(self.stop)
         with open(os.path.join(self.dir, "cluster")) as f:
             data = os.path.join(f.read().strip(), "data")
         db = Net.addr("db")
@@ -460,9 +467,9 @@ class PG:
         log("PostgreSQL started again")
 
     def stop(self):
-        if self.store is not None:
+        if self.started:
             self.sh("stop", self.dir)
-            self.store = None
+            self.started = False
 
 
 def server_bin():
@@ -487,6 +494,7 @@ class Server:
 
     def start(self):
         self.proc = Proc("server", Net.argv("writer", [server_bin(), self.cfg]), echo_out=True)
+        self.proc.shared = True
         self.proc.wait_line(lambda l: "listening on" in l, 30, "the 'listening on' line")
 
     def kill9(self):
@@ -526,6 +534,7 @@ except urllib.error.HTTPError as e:
 
 def setup_pg(net):
     pg = PG()
+    STATE["pgproc"] = pg
     pg.start()
     server = Server(pg.store)
     server.start()
@@ -541,8 +550,15 @@ STATE = {}
 
 
 def pg_env(net):
+    """PostgreSQL, the server and the database, set up once for all parts."""
+    if "pg_error" in STATE:
+        raise Failure("(PostgreSQL/server setup failed before: %s)" % STATE["pg_error"])
     if "pg" not in STATE:
-        STATE["pg"] = setup_pg(net)
+        try:
+            STATE["pg"] = setup_pg(net)
+        except Failure as e:
+            STATE["pg_error"] = str(e)
+            raise
     return STATE["pg"]
 
 
@@ -768,17 +784,22 @@ def main():
         for p in parts:
             log("== part %s" % p)
             fn = globals()["part_" + p]
-            if p in ("load", "kill", "pgrestart"):
-                fn(net, langs, long=a.long)
-            else:
-                fn(net, langs)
+            try:
+                if p in ("load", "kill", "pgrestart"):
+                    fn(net, langs, long=a.long)
+                else:
+                    fn(net, langs)
+            except Failure as e:
+                log("FAIL: part %s: %s" % (p, e))
+                FAILS.append("part %s: %s" % (p, e))
+                stop_all(keep_shared=True)
     except Failure as e:
         log("FAIL: " + str(e))
         FAILS.append(str(e))
     finally:
         stop_all()
-        if "pg" in STATE:
-            STATE["pg"][0].stop()
+        if "pgproc" in STATE:
+            STATE["pgproc"].stop()
         net.stop()
     if FAILS:
         log("%d check(s) failed:" % len(FAILS))
