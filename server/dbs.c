@@ -282,6 +282,25 @@ int srv_db_transact(srv_db *d, const edn_value *tx_data,
     return 0;
 }
 
+int srv_db_write(srv_db *d, int (*fn)(dl_conn *c, void *ctx), void *ctx) {
+    dl_db *now = NULL;
+    pthread_mutex_lock(&d->tx_mu);
+    int rc = fn(d->conn, ctx);
+    pthread_mutex_unlock(&d->tx_mu);
+    if (rc) return rc;
+    if (dl_conn_db(d->conn, &now) == 0) {
+        recent_add(d, now);
+        dl_db_release(now);
+    } else {
+        dl_err_clear(); /* the write itself succeeded */
+    }
+    pthread_mutex_lock(&d->mu);
+    d->seq++;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    return 0;
+}
+
 /* ---- waiting for commits ---- */
 
 int srv_db_await(srv_db *d, const uint8_t *known, long timeout_ms, dl_db **out) {

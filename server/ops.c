@@ -431,6 +431,42 @@ static int op_transact(ctx *c, const edn_value *args) {
     return rc;
 }
 
+typedef struct load_ctx {
+    dl_buf *in;
+    char *out;
+    size_t len;
+} load_ctx;
+
+static int load_fn(dl_conn *conn, void *p) {
+    load_ctx *l = p;
+    return datalith_load_entities((datalith_conn *)(void *)conn, l->in->data, l->in->len,
+                                  DATALITH_FORMAT_EDN, &l->out, &l->len);
+}
+
+static int op_load_entities(ctx *c, const edn_value *args) {
+    srv_db *d;
+    dl_buf b = DL_BUF_INIT;
+    edn_value report;
+    if (want_n(c, args, 2, 2, "[config entities]")) return -1;
+    if (!edn_is_seq(&args->u.items[1]))
+        return bad_arg(c, "argument 2 must be a vector of [e a v tx added] records");
+    if (enc(c, &args->u.items[1], &b)) return -1;
+    if (arg_conn(c, &args->u.items[0], 1, &d)) {
+        dl_buf_free(&b);
+        return -1;
+    }
+    load_ctx l = {&b, NULL, 0};
+    int rc = srv_db_write(d, load_fn, &l);
+    srv_db_unref(d);
+    dl_buf_free(&b);
+    if (rc) return engine_error(c);
+    if (dec(c, l.out, l.len, &report)) return -1;
+    if (report.type == EDN_MAP && report_with_config(c, &args->u.items[0], &report))
+        return -1;
+    c->res->value = report;
+    return 0;
+}
+
 static int op_with(ctx *c, const edn_value *args) {
     datalith_db *db;
     edn_value pinned, report;
@@ -691,6 +727,7 @@ static const route routes[] = {
     {{"create-database", false}, op_create_database},
     {{"delete-database", false}, op_delete_database},
     {{"transact", false}, op_transact},
+    {{"load-entities", false}, op_load_entities},
     {{"db", false}, op_db},
     {{"await-commit", false}, op_await_commit},
     {{"with", true}, op_with},

@@ -87,6 +87,11 @@ int srv_db_transact(srv_db *d, const edn_value *tx_data,
                     const edn_value *tx_meta, dl_arena *a, dl_db **before,
                     struct dl_tx_report *rep);
 
+/* Run fn(conn, ctx) — a write through the engine's own entry point, e.g.
+** load-entities — holding the transaction lock; on success waiters are
+** woken as after srv_db_transact. */
+int srv_db_write(srv_db *d, int (*fn)(dl_conn *c, void *ctx), void *ctx);
+
 /* Wait until the head's commit id differs from `known` (NULL: return the
 ** head at once) or timeout_ms pass; *out is the head then (retained). */
 int srv_db_await(srv_db *d, const uint8_t *known, long timeout_ms,

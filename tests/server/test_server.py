@@ -255,6 +255,19 @@ class ProtocolTest(unittest.TestCase):
                          % (write_edn(after), carol))
         self.assertEqual(n, 25)
 
+    def test_load_entities(self):
+        rep = self.srv.edn("/load-entities", "[%s [[900 :name \"Loaded\" 536870999 true]"
+                                             " [900 :age 7 536870999 true]]]" % self.cfg)
+        after = rep[Kw("db-after")]
+        self.assertEqual(after.value[Kw("config")][Kw("store")][Kw("path")], self.db)
+        # ids are remapped: the loaded entity has a fresh id, found by its name
+        e = self.eid("Loaded")
+        self.assertNotEqual(e, 900)
+        self.assertEqual(self.srv.edn("/pull", "[%s [:age] %d]" % (write_edn(after), e)),
+                         {Kw("age"): 7})
+        status, _, _ = self.srv.request("GET", "/load-entities", "[%s []]" % self.cfg)
+        self.assertEqual(status, 405)
+
     # -- reads, GET and POST, EDN and JSON --
 
     def test_q_get_and_post(self):
