@@ -5,7 +5,8 @@ through Python's sqlite3 module on an EAV table (as bench/sqlite_bench.c:
 eav(e, a, v, tx) WITHOUT ROWID with aev and ave indexes, in memory).
 
 Shapes, sizes and timing as bench_c.c (BENCH_WARMUP_S, BENCH_SAMPLES,
-BENCH_SAMPLE_S, BENCH_ONLY); one TSV line per shape on stdout:
+BENCH_SAMPLE_S, BENCH_ONLY; DATALITH_PURE_PYTHON_CBOR=1 for the package's
+pure-Python CBOR codec); one TSV line per shape on stdout:
 engine shape median_ms min_ms size.  Every call returns native Python
 values (tuples/sets/dicts); the size is computed from them.
 """
@@ -20,7 +21,9 @@ def env(name, dflt):
 
 
 ONLY = os.environ.get("BENCH_ONLY") or ""
-ENGINE = "python"
+# DATALITH_PURE_PYTHON_CBOR=1 turns the package's C codec off: the same
+# runner then measures the pure-Python CBOR path (engine "python-purecbor").
+ENGINE = "python-purecbor" if os.environ.get("DATALITH_PURE_PYTHON_CBOR") else "python"
 
 
 def bench_run(shape, op):

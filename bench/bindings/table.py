@@ -6,8 +6,8 @@ in microseconds (binding median − C median) for the small shapes."""
 import os
 import sys
 
-ENGINES = [("c", "C"), ("python", "Python"), ("java", "Java"), ("node", "Node"), ("pod", "pod"),
-           ("sqlite3-py", "sqlite3 (Python)")]
+ENGINES = [("c", "C"), ("python", "Python"), ("python-purecbor", "Python, pure-Python CBOR"),
+           ("java", "Java"), ("node", "Node"), ("pod", "pod"), ("sqlite3-py", "sqlite3 (Python)")]
 SMALL = ("db+q-tiny", "pull-small", "transact-1")
 
 
@@ -65,7 +65,7 @@ def main():
         print()
         print("Overhead per call over C, µs (median − C median):")
         print()
-        bs = [(e, n) for e, n in present if e not in ("c", "sqlite3-py")]
+        bs = [(e, n) for e, n in present if e not in ("c", "sqlite3-py", "python-purecbor")]
         print("| shape | " + " | ".join(n for _, n in bs) + " |")
         print("|---|" + "---:|" * len(bs))
         for s in small:

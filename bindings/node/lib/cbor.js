@@ -41,20 +41,24 @@ function describe(v) {
   return typeof v;
 }
 
+// Buffers come from Buffer.allocUnsafe, which carves small ones out of
+// Node's shared pool: a fresh ArrayBuffer per encode (new Uint8Array) costs
+// more than a small call itself, in allocation and in GC work.  Only the
+// first n bytes, all written here, are ever exposed (result()).
 class Writer {
   constructor() {
-    this.buf = new Uint8Array(256);
-    this.view = new DataView(this.buf.buffer);
+    this.buf = Buffer.allocUnsafe(256);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
     this.n = 0;
   }
   room(k) {
     if (this.n + k <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < this.n + k) cap *= 2;
-    const b = new Uint8Array(cap);
+    const b = Buffer.allocUnsafe(cap);
     b.set(this.buf.subarray(0, this.n));
     this.buf = b;
-    this.view = new DataView(b.buffer);
+    this.view = new DataView(b.buffer, b.byteOffset, b.length);
   }
   byte(x) { this.room(1); this.buf[this.n++] = x; }
   head(major, v) {
@@ -93,7 +97,7 @@ class Writer {
     this.head(3, b.length);
     this.bytes(b);
   }
-  result() { return Buffer.from(this.buf.buffer, 0, this.n); }
+  result() { return this.buf.subarray(0, this.n); }
 }
 
 function encBigInt(w, v) {
