@@ -507,19 +507,38 @@ static int read_response(reader *r, dl_http_response *out, const char *method) {
 
 /* ---- the request ---- */
 
-int dl_http_do(const dl_http_url *u, const dl_http_request *req,
-               const dl_http_opts *opts, dl_http_response *out) {
+static dl_http_opts opts_or_defaults(const dl_http_opts *opts) {
     dl_http_opts o = DL_HTTP_OPTS_INIT;
-    dl_buf msg = DL_BUF_INIT;
-    reader r;
-    int fd = -1, rc;
-
-    memset(out, 0, sizeof *out);
     if (opts) {
         if (opts->connect_timeout_ms > 0) o.connect_timeout_ms = opts->connect_timeout_ms;
         if (opts->read_timeout_ms > 0) o.read_timeout_ms = opts->read_timeout_ms;
         if (opts->max_response > 0) o.max_response = opts->max_response;
     }
+    return o;
+}
+
+int dl_http_read_response(int fd, const char *method, const dl_http_opts *opts,
+                          dl_http_response *out) {
+    dl_http_opts o = opts_or_defaults(opts);
+    reader r;
+    int rc;
+    memset(out, 0, sizeof *out);
+    memset(&r, 0, sizeof r);
+    r.fd = fd;
+    r.o = &o;
+    rc = read_response(&r, out, method);
+    dl_buf_free(&r.in);
+    if (rc) dl_http_response_free(out);
+    return rc;
+}
+
+int dl_http_do(const dl_http_url *u, const dl_http_request *req,
+               const dl_http_opts *opts, dl_http_response *out) {
+    dl_http_opts o = opts_or_defaults(opts);
+    dl_buf msg = DL_BUF_INIT;
+    int fd = -1, rc;
+
+    memset(out, 0, sizeof *out);
     for (const char *t = req->token; t && *t; t++)
         if ((unsigned char)*t < ' ' || *t == 0x7f)
             return dl_err_set(DATALITH_EINVAL,
@@ -549,13 +568,8 @@ int dl_http_do(const dl_http_url *u, const dl_http_request *req,
         if (fd >= 0) close(fd);
         return rc;
     }
-    memset(&r, 0, sizeof r);
-    r.fd = fd;
-    r.o = &o;
-    rc = read_response(&r, out, req->method);
-    dl_buf_free(&r.in);
+    rc = dl_http_read_response(fd, req->method, &o, out);
     close(fd);
-    if (rc) dl_http_response_free(out);
     return rc;
 }
 

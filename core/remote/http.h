@@ -84,6 +84,12 @@ int dl_http_do(const dl_http_url *url, const dl_http_request *req,
 
 void dl_http_response_free(dl_http_response *r);
 
+/* The response half of dl_http_do on an already connected socket `fd`
+** (left open): for the fuzz target and tests.  `method` "HEAD" expects no
+** body.  opts may be NULL (defaults). */
+int dl_http_read_response(int fd, const char *method, const dl_http_opts *opts,
+                          dl_http_response *out);
+
 /* Prefix of the message of an error that happened before any byte reached
 ** the server (so a request was certainly not processed). */
 #define DL_HTTP_UNREACHABLE "unreachable: "
