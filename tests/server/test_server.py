@@ -685,6 +685,39 @@ class LifecycleTest(unittest.TestCase):
         finally:
             self.assertEqual(srv.stop(), 0)
 
+    def test_second_server_cannot_write(self):
+        path = os.path.join(TMP, "two-db")
+        a = Server(TMP, [path], ':token "%s"' % TOKEN).start()
+        b = Server(TMP, [path], ':token "%s"' % TOKEN).start()
+        try:
+            a.edn("/create-database", "[%s]" % cfg_edn(path))
+            a.edn("/transact", "[%s [{:n 1}]]" % cfg_edn(path))
+            status, text, _ = b.request("POST", "/transact", "[%s [{:n 2}]]" % cfg_edn(path))
+            self.assertEqual(status, 500)
+            self.assertEqual(loads(text)[Kw("ex-data")][Kw("code")], Kw("ELOCKED"))
+            # the second one still reads the shared store, and sees a's commits;
+            # its /await-commit notices them by re-reading the head
+            head = b.edn("/await-commit", "[%s nil 0]" % cfg_edn(path))
+            res = {}
+
+            def wait():
+                res["v"] = b.edn("/await-commit", '[%s #uuid "%s" 600000]'
+                                 % (cfg_edn(path), head[Kw("commit-id")].value))
+
+            t = threading.Thread(target=wait)
+            t.start()
+            time.sleep(0.3)
+            rep = a.edn("/transact", "[%s [{:n 3}]]" % cfg_edn(path))
+            t.join(120)
+            self.assertFalse(t.is_alive())
+            self.assertEqual(res["v"][Kw("commit-id")], rep[Kw("db-after")].value[Kw("commit-id")])
+            got = b.edn("/q", "[[:find [?n ...] :where [_ :n ?n]] #datahike/DB {:config %s}]"
+                        % cfg_edn(path))
+            self.assertEqual(sorted(got), [1, 3])
+        finally:
+            self.assertEqual(a.stop(), 0)
+            self.assertEqual(b.stop(), 0)
+
     def test_sigterm_finishes_in_flight(self):
         path = os.path.join(TMP, "term-db")
         srv = Server(TMP, [path], ':token "%s"' % TOKEN).start()
