@@ -909,9 +909,10 @@ static int pg_list(dl_store *st, const char *prefix,
 /* ---- the writer lock ---- */
 
 /* Describe the session holding our advisory lock in `holder` (" (pid N)",
-** " (pid N on host)" or "" when unknown).  *gone is set when it is a
-** Datalith session of a process on this host that no longer exists: the
-** server is still ending that session and will release the lock. */
+** " (pid N on host)" or "" when unknown).  *gone is set when the lock is
+** about to be free: no holder any more, a session that is exiting, or a
+** Datalith session of a process on this host that no longer exists (the
+** server is still ending that session and will release the lock). */
 static void pg_lock_holder(pg_store *s, PGconn *c, char *holder, size_t cap,
                            int *gone) {
     char k1[16], k2[16];
@@ -931,7 +932,11 @@ static void pg_lock_holder(pg_store *s, PGconn *c, char *holder, size_t cap,
     *gone = 0;
     if (pg_exec(s, c, "lock holder", sql, 2, NULL, vals, NULL, NULL, 0, &r))
         return;
-    if (PQntuples(r) > 0) {
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 1)) {
+        /* Released since our try, or held by a session that is exiting
+        ** (its pg_stat_activity row is gone before its locks): try again. */
+        *gone = 1;
+    } else {
         const char *app = PQgetvalue(r, 0, 1);
         long cpid;
         char host[256] = "", me[256] = "";
@@ -1308,17 +1313,25 @@ static int pg_configure(const edn_value *cfg, pg_store **out) {
         snprintf(num, sizeof num, "%ld", (cto + 999) / 1000);
         rc = pg_add_kw(s, "connect_timeout", num);
     }
-    char opt[96];
-    snprintf(opt, sizeof opt, "-c statement_timeout=%ld", sto);
+    /* The server probes our side the same way, so the session (and the
+    ** writer lock) of a writer whose machine vanished ends in seconds,
+    ** not after the operating system's two-hour keepalive default. */
+    char opt[200];
+    snprintf(opt, sizeof opt,
+             "-c statement_timeout=%ld -c tcp_keepalives_idle=5 "
+             "-c tcp_keepalives_interval=2 -c tcp_keepalives_count=3", sto);
     if (!rc) rc = pg_add_kw(s, "options", opt);
-    /* A dead peer or a cut link is noticed within about half a minute
-    ** even by a session that is only waiting. */
+    /* A dead peer or a cut link is noticed in about 11 s by a session that
+    ** waits for an answer (keepalive probes: 5 s idle, 3 × 2 s), and when
+    ** sent data stays unacknowledged for the connect timeout (at least
+    ** 5 s; a slow but working link keeps acknowledging).  A long-running
+    ** statement is not cut: the server's TCP stack answers the probes. */
     if (!rc) rc = pg_add_kw(s, "keepalives", "1");
-    if (!rc) rc = pg_add_kw(s, "keepalives_idle", "10");
-    if (!rc) rc = pg_add_kw(s, "keepalives_interval", "5");
+    if (!rc) rc = pg_add_kw(s, "keepalives_idle", "5");
+    if (!rc) rc = pg_add_kw(s, "keepalives_interval", "2");
     if (!rc) rc = pg_add_kw(s, "keepalives_count", "3");
-    if (!rc && sto > 0) {
-        snprintf(num, sizeof num, "%ld", sto + 10000);
+    if (!rc) {
+        snprintf(num, sizeof num, "%ld", cto > 5000 ? cto : 5000);
         rc = pg_add_kw(s, "tcp_user_timeout", num);
     }
     if (rc) {
