@@ -73,6 +73,11 @@ DATALITH_API int datalith_database_exists(const char *config,
 ** arena and releases rep->db_after and *before. */
 static pthread_mutex_t api_write_mu = PTHREAD_MUTEX_INITIALIZER;
 
+void dl_api_write_lock(int on) {
+    if (on) pthread_mutex_lock(&api_write_mu);
+    else pthread_mutex_unlock(&api_write_mu);
+}
+
 static int run_transact(dl_conn *c, const edn_value *tx_data,
                         const edn_value *tx_meta, dl_arena *a,
                         dl_db **before, dl_tx_report *rep) {

@@ -4,10 +4,11 @@
 ** newest snapshot (dl_tx_load, core/db/tx.c), commit, and return the
 ** report in the caller's format.
 **
-** The load commits on top of exactly the snapshot it read.  If another
-** writer of this process committed in between (dl_conn_commit's
-** DATALITH_ECONFLICT, nothing written), the load is rerun on the new
-** snapshot, a bounded number of times.
+** The load holds the facade's write lock (as transact does) from reading
+** the newest snapshot to its commit.  If the head still moved (another
+** writer of the store: dl_conn_commit's DATALITH_ECONFLICT, nothing
+** written), the load is rerun on the new snapshot, a bounded number of
+** times.
 */
 #define _POSIX_C_SOURCE 200809L
 #include "datalith.h"
@@ -49,9 +50,11 @@ DATALITH_API int datalith_load_entities(datalith_conn *conn,
         dl_tx_report_release(&rep);
         if (before) dl_db_release(before);
         before = NULL;
+        dl_api_write_lock(1);
         rc = dl_conn_db(c, &before);
         if (!rc) rc = dl_tx_load(before, &in, &a, &rep);
         if (!rc) rc = dl_conn_commit(c, rep.db_after);
+        dl_api_write_lock(0);
         if (rc != DATALITH_ECONFLICT) break;
         if (i + 1 < LOAD_TRIES) {
             dl_err_clear();

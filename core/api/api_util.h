@@ -41,6 +41,11 @@ int dl_api_report_value(dl_arena *a, const dl_db *before,
 int dl_api_tx_args(const edn_value *in, const edn_value **tx_data,
                    const edn_value **tx_meta);
 
+/* Take (on != 0) or drop the process-wide write lock every local write of
+** the facade holds from reading the newest snapshot to its commit, so that
+** writes through the same connection never race (api_db.c). */
+void dl_api_write_lock(int on);
+
 /* The wall clock in milliseconds since the epoch. */
 int64_t dl_api_now_ms(void);
 
