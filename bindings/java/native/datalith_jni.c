@@ -227,3 +227,114 @@ JNIEXPORT jlong JNICALL Java_datalith_NativeCallbacks_filter(JNIEnv *env, jclass
     }
     return (jlong)(intptr_t)out;
 }
+
+/* ---- listeners (datalith.NativeCallbacks, Connection.listen) -------------
+**
+** The engine calls a listener on the connection's watcher thread, which is
+** not a Java thread: each call attaches it to the VM (as a daemon, so a
+** watcher never keeps the VM alive), calls ListenFn.report(status, report
+** CBOR, message) and detaches it again.  ListenFn.report catches every
+** Throwable, so no exception is left pending; anything else (an
+** OutOfMemoryError making the byte[]) is cleared and the report dropped.
+** The context (a global reference to the ListenFn) is freed by
+** listenCtxFree after unlisten, when the engine no longer calls it. */
+typedef struct dj_listen {
+    JavaVM *vm;
+    jobject fn;        /* global ref to the ListenFn */
+} dj_listen;
+
+static jmethodID dj_listen_report; /* ListenFn.report(I[B[B)V */
+
+static void dj_listen_call(void *ctx, int status, const char *report, size_t len) {
+    dj_listen *l = ctx;
+    JavaVM *vm = l->vm; /* `l` may be freed by an unlisten inside the callback */
+    JNIEnv *env = NULL;
+    int attached = 0;
+    jint st = (*vm)->GetEnv(vm, (void **)&env, JNI_VERSION_1_8);
+    if (st == JNI_EDETACHED) {
+        if ((*vm)->AttachCurrentThreadAsDaemon(vm, (void **)&env, NULL) != JNI_OK) return;
+        attached = 1;
+    } else if (st != JNI_OK) {
+        return;
+    }
+    if (!(*env)->ExceptionCheck(env)) {
+        const char *msg = "";
+        if (status) {
+            const datalith_error *e = datalith_error_last();
+            if (e && e->message) msg = e->message;
+        }
+        jbyteArray r = status ? NULL : dj_out_bytes(env, report, len);
+        jbyteArray m = dj_out_bytes(env, msg, strlen(msg));
+        if ((status || r) && m)
+            (*env)->CallVoidMethod(env, l->fn, dj_listen_report, (jint)status, r, m);
+        if ((*env)->ExceptionCheck(env)) (*env)->ExceptionClear(env);
+        if (r) (*env)->DeleteLocalRef(env, r);
+        if (m) (*env)->DeleteLocalRef(env, m);
+    }
+    if (attached) (*vm)->DetachCurrentThread(vm);
+}
+
+JNIEXPORT jlong JNICALL Java_datalith_NativeCallbacks_listenCtxNew(JNIEnv *env, jclass cls,
+                                                                   jobject fn) {
+    (void)cls;
+    if (!fn) {
+        dj_throw_named(env, "java/lang/NullPointerException", "listener is null");
+        return 0;
+    }
+    if (!dj_listen_report) {
+        jclass c = (*env)->GetObjectClass(env, fn);
+        dj_listen_report = (*env)->GetMethodID(env, c, "report", "(I[B[B)V");
+        (*env)->DeleteLocalRef(env, c);
+        if (!dj_listen_report) return 0;
+    }
+    dj_listen *l = calloc(1, sizeof *l);
+    if (!l || (*env)->GetJavaVM(env, &l->vm) != JNI_OK ||
+        !(l->fn = (*env)->NewGlobalRef(env, fn))) {
+        free(l);
+        dj_throw_named(env, "java/lang/OutOfMemoryError", "datalith: out of memory");
+        return 0;
+    }
+    return (jlong)(intptr_t)l;
+}
+
+JNIEXPORT void JNICALL Java_datalith_NativeCallbacks_listenCtxFree(JNIEnv *env, jclass cls,
+                                                                   jlong ctx) {
+    dj_listen *l = (dj_listen *)(intptr_t)ctx;
+    (void)cls;
+    if (!l) return;
+    (*env)->DeleteGlobalRef(env, l->fn);
+    free(l);
+}
+
+/* datalith_listen; key is CBOR or null (a fresh key); returns the key (CBOR). */
+JNIEXPORT jbyteArray JNICALL Java_datalith_NativeCallbacks_listen(JNIEnv *env, jclass cls,
+                                                                  jlong conn, jbyteArray key,
+                                                                  jlong ctx) {
+    char *k = NULL, *out = NULL;
+    size_t kn = 0, on = 0;
+    (void)cls;
+    if (dj_check_handle(env, conn, "conn") || dj_check_handle(env, ctx, "listener context"))
+        return NULL;
+    if (key && dj_in_bytes(env, key, 0, &k, &kn)) return NULL;
+    int rc = datalith_listen((datalith_conn *)(intptr_t)conn, k, kn, DATALITH_FORMAT_CBOR,
+                             dj_listen_call, (void *)(intptr_t)ctx, &out, &on);
+    free(k);
+    if (rc != DATALITH_OK) {
+        dj_throw(env, rc);
+        return NULL;
+    }
+    jbyteArray r = dj_out_bytes(env, out, on);
+    datalith_free(out);
+    return r;
+}
+
+JNIEXPORT void JNICALL Java_datalith_NativeCallbacks_unlisten(JNIEnv *env, jclass cls,
+                                                              jlong conn, jbyteArray key) {
+    char *k = NULL;
+    size_t kn = 0;
+    (void)cls;
+    if (dj_check_handle(env, conn, "conn") || dj_in_bytes(env, key, 0, &k, &kn)) return;
+    int rc = datalith_unlisten((datalith_conn *)(intptr_t)conn, k, kn, DATALITH_FORMAT_CBOR);
+    free(k);
+    if (rc != DATALITH_OK) dj_throw(env, rc);
+}

@@ -84,6 +84,12 @@ public abstract class Handle implements AutoCloseable {
     /** Release the engine handle; later calls are no-ops. */
     @Override
     public final void close() {
+        beforeClose();
         cleanable.clean();
+    }
+
+    /** What a subclass must undo while the handle is still usable (a
+     *  Connection removes its listeners); runs on every close() call. */
+    void beforeClose() {
     }
 }
