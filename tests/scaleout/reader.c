@@ -238,8 +238,9 @@ int main(int argc, char **argv) {
     for (int n = 0; !g_stop; n++) {
         if (datalith_connect(g_config, strlen(g_config), DATALITH_FORMAT_EDN, &conn) == 0) break;
         const datalith_error *e = datalith_error_last();
-        if (e->code == DATALITH_EPARSE || e->code == DATALITH_EINVAL) {
-            report_err("connect");   /* a bad config does not get better */
+        if (e->code == DATALITH_EPARSE || e->code == DATALITH_EINVAL ||
+            e->code == DATALITH_EUNSUPPORTED) {
+            report_err("connect");   /* a bad config or build does not get better */
             return 1;
         }
         if (n % 25 == 0)

@@ -50,7 +50,7 @@ async function main() {
   let conn = null;
   for (let n = 0; !stop; n++) {
     try { conn = await d.connect(config); break; } catch (e) {
-      if (e.code === 'DATALITH_EPARSE' || e.code === 'DATALITH_EINVAL') {
+      if (['DATALITH_EPARSE', 'DATALITH_EINVAL', 'DATALITH_EUNSUPPORTED'].includes(e.code)) {
         process.stderr.write(`${a.name}: connect failed: ${errText(e)}\n`); return 1;
       }
       if (n % 25 === 0) process.stderr.write(`${a.name}: OUTAGE: cannot connect (${errText(e)}); retrying\n`);

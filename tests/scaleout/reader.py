@@ -56,7 +56,7 @@ def main():
             conn = datalith.connect(a.config)
             break
         except datalith.Error as e:
-            if e.code_name in ("DATALITH_EPARSE", "DATALITH_EINVAL"):
+            if e.code_name in ("DATALITH_EPARSE", "DATALITH_EINVAL", "DATALITH_EUNSUPPORTED"):
                 print("%s: connect failed: %s" % (name, err(e)), file=sys.stderr)
                 return 1
             if n % 25 == 0:

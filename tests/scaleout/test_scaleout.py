@@ -180,11 +180,17 @@ class Proc:
                         return src[i][1]
                     i += 1
                 left = deadline - time.monotonic()
-                if left <= 0 or (self.p.poll() is not None and i >= len(src)
-                                 and all(not t.is_alive() for t in self.threads)):
+                exited = (self.p.poll() is not None and i >= len(src)
+                          and all(not t.is_alive() for t in self.threads))
+                if left <= 0 or exited:
                     tail = [l for _, l in src[-5:]]
-                    raise Failure("%s: %s not seen within %ds (exit %s); last lines: %s"
-                                  % (self.name, what, timeout, self.p.poll(), tail))
+                    etail = [l for _, l in self.err[-3:]]
+                    if exited:
+                        raise Failure("%s exited (status %s) before %s; last lines: %s; "
+                                      "stderr: %s" % (self.name, self.p.returncode, what,
+                                                      tail, etail))
+                    raise Failure("%s: %s not seen within %ds; last lines: %s; stderr: %s"
+                                  % (self.name, what, timeout, tail, etail))
                 self.cv.wait(min(left, 0.5))
 
     def ticks(self, start=0):
