@@ -104,6 +104,7 @@ typedef struct pg_store {
     char *channel_q;    /* quoted, for LISTEN */
     int lock_key2;
     long connect_ms;    /* :connect-timeout-ms */
+    char *ckey;         /* the connection parameters, for pg_shared */
     pid_t pid;          /* the process the connections belong to */
 
     pthread_mutex_t mu; /* pool, pend, flight */
@@ -281,6 +282,96 @@ static void pg_pool_drop(pg_store *s, PGconn **pool, int *n) {
     pthread_mutex_unlock(&s->mu);
 }
 
+/*
+** Sessions outlive their handle: a closed handle's idle sessions wait in a
+** small process-wide list, keyed by the connection parameters, for the next
+** handle on the same server (opening a store, database-exists, a CLI
+** command — each would otherwise pay a login of many milliseconds).
+** Entries belong to the process that made them; a forked child abandons
+** its parent's.  A session that died meanwhile is replaced on first use
+** like any other (pg_run).
+*/
+#define PG_SHARED_MAX 16
+
+typedef struct pg_shared {
+    char *ckey;
+    PGconn *c;
+    pid_t pid;
+} pg_shared;
+
+static pthread_mutex_t pg_shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static pg_shared pg_shared_idle[PG_SHARED_MAX];
+static int pg_nshared;
+
+static PGconn *pg_shared_take(const char *ckey) {
+    PGconn *c = NULL;
+    pid_t me = getpid();
+    pthread_mutex_lock(&pg_shared_mu);
+    for (int i = pg_nshared - 1; i >= 0 && !c; i--) {
+        pg_shared *e = &pg_shared_idle[i];
+        if (e->pid != me) { /* inherited through fork */
+            pg_abandon(e->c);
+        } else if (strcmp(e->ckey, ckey) == 0) {
+            c = e->c;
+        } else {
+            continue;
+        }
+        free(e->ckey);
+        *e = pg_shared_idle[--pg_nshared];
+    }
+    pthread_mutex_unlock(&pg_shared_mu);
+    return c;
+}
+
+/* Close the list's sessions to the server `ckey` names (one of ours was
+** found dead: the others most likely are too). */
+static void pg_shared_drop(const char *ckey) {
+    PGconn *dead[PG_SHARED_MAX];
+    int nd = 0;
+    pid_t me = getpid();
+    pthread_mutex_lock(&pg_shared_mu);
+    for (int i = 0; i < pg_nshared;) {
+        pg_shared *e = &pg_shared_idle[i];
+        if (e->pid == me && strcmp(e->ckey, ckey) == 0) {
+            dead[nd++] = e->c;
+            free(e->ckey);
+            *e = pg_shared_idle[--pg_nshared];
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&pg_shared_mu);
+    for (int i = 0; i < nd; i++) PQfinish(dead[i]);
+}
+
+/* Give an idle, healthy session to the list (or close it). */
+static void pg_shared_put(const char *ckey, PGconn *c) {
+    if (PQstatus(c) != CONNECTION_OK ||
+        PQtransactionStatus(c) != PQTRANS_IDLE) {
+        PQfinish(c);
+        return;
+    }
+    char *k = strdup(ckey);
+    PGconn *evict = NULL;
+    char *evict_key = NULL;
+    pthread_mutex_lock(&pg_shared_mu);
+    if (pg_nshared == PG_SHARED_MAX) { /* drop the oldest */
+        evict = pg_shared_idle[0].c;
+        evict_key = pg_shared_idle[0].ckey;
+        memmove(pg_shared_idle, pg_shared_idle + 1,
+                (PG_SHARED_MAX - 1) * sizeof *pg_shared_idle);
+        pg_nshared--;
+    }
+    if (k) {
+        pg_shared_idle[pg_nshared++] = (pg_shared){k, c, getpid()};
+        c = NULL;
+    }
+    pthread_mutex_unlock(&pg_shared_mu);
+    free(evict_key);
+    PQfinish(evict);
+    PQfinish(c);
+}
+
 static int pg_acquire_from(pg_store *s, PGconn **pool, int *n,
                            PGconn **out) {
     PGconn *c = NULL;
@@ -288,6 +379,7 @@ static int pg_acquire_from(pg_store *s, PGconn **pool, int *n,
     if (s->pid != getpid()) pg_forked(s);
     if (*n) c = pool[--*n];
     pthread_mutex_unlock(&s->mu);
+    if (!c && pool == s->idle && s->ckey) c = pg_shared_take(s->ckey);
     if (c) {
         *out = c;
         return 0;
@@ -339,6 +431,7 @@ static int pg_run(pg_store *s, pg_op op, void *arg) {
         PQfinish(c);
         c = NULL;
         pg_pool_drop(s, s->idle, &s->nidle);
+        if (s->ckey) pg_shared_drop(s->ckey);
         rc = pg_reconnect(s, &c);
         if (!rc) rc = op(s, c, arg, 1);
     }
@@ -1129,6 +1222,7 @@ static void pg_free(pg_store *s) {
         free(s->val[i]);
     }
     free(s->where);
+    free(s->ckey);
     free(s->objs);
     free(s->heads);
     free(s->channel);
@@ -1150,7 +1244,10 @@ static void pg_close(dl_store *st) {
     }
     pg_unlock_writer(st);
     PQfinish(s->lockc);
-    for (int i = 0; i < s->nidle; i++) PQfinish(s->idle[i]);
+    for (int i = 0; i < s->nidle; i++) {
+        if (s->ckey) pg_shared_put(s->ckey, s->idle[i]);
+        else PQfinish(s->idle[i]);
+    }
     for (int i = 0; i < s->nlidle; i++) PQfinish(s->lidle[i]);
     pg_free(s);
 }
@@ -1337,6 +1434,18 @@ static int pg_configure(const edn_value *cfg, pg_store **out) {
     if (rc) {
         pg_free(s);
         return rc;
+    }
+    size_t kl = 1;
+    for (int i = 0; i < s->nkw; i++)
+        kl += strlen(s->kw[i]) + strlen(s->val[i]) + 2;
+    if ((s->ckey = malloc(kl)) != NULL) {
+        s->ckey[0] = 0;
+        for (int i = 0; i < s->nkw; i++) {
+            strcat(s->ckey, s->kw[i]);
+            strcat(s->ckey, "=");
+            strcat(s->ckey, s->val[i]);
+            strcat(s->ckey, "\n");
+        }
     }
     /* "host:port" for messages, from the same sources libpq uses. */
     const char *mh = host, *mp = NULL;
