@@ -40,6 +40,7 @@
 #include "../../core/util/error.h"
 #include "../../core/value/value.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,16 +102,21 @@ static void release_all(void) {
 
 /* ------------------------------------------------------------ replies */
 
+/* Listener threads write reports too: one message at a time. */
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static int write_reply(bc_out *o) {
     if (o->oom) {
         fputs("datalith-pod: out of memory encoding a reply\n", stderr);
         free(o->data);
         return -1;
     }
+    pthread_mutex_lock(&out_mu);
     size_t w = fwrite(o->data, 1, o->len, stdout);
+    int bad = w != o->len || fflush(stdout);
+    pthread_mutex_unlock(&out_mu);
     free(o->data);
-    if (w != o->len || fflush(stdout)) return -1;
-    return 0;
+    return bad ? -1 : 0;
 }
 
 static void put_id(bc_out *o, const bc_value *id) {
@@ -202,6 +208,170 @@ static int reply_engine_error(const bc_value *id, int rc, const char *var) {
                        e->code == rc ? e->column : 0, var);
 }
 
+/* ------------------------------------------------------------ listeners
+**
+** listen is asynchronous in the pod protocol (babashka/pods README,
+** "Async"): the client-side `listen` (code below) invokes `listen*` with
+** handlers, and the pod answers that invoke id once per commit with a
+** message {"id" id "value" "<report>"} without "done", from the engine's
+** watcher thread; `unlisten` (or releasing the connection, or shutdown)
+** ends it with {"id" id "status" ["done"]}.  A watcher error is sent as
+** {"id" id "err" "..."} (the client prints it). */
+
+typedef struct pod_listener {
+    struct pod_listener *next;
+    char *id;               /* the listen* invoke id */
+    size_t idn;
+    datalith_conn *conn;
+    char *key;              /* canonical EDN of the key */
+} pod_listener;
+
+static pod_listener *listeners; /* main thread only */
+
+static void listener_cb(void *ctx, int status, const char *report, size_t len) {
+    pod_listener *l = ctx;
+    bc_out o = {0};
+    bc_begin_dict(&o);
+    if (status) {
+        const datalith_error *e = datalith_error_last();
+        char text[512];
+        snprintf(text, sizeof text, "datalith listener: %s\n",
+                 e && e->message ? e->message : datalith_status_name(status));
+        bc_put_str(&o, "err");
+        bc_put_str(&o, text);
+    }
+    bc_put_str(&o, "id");
+    bc_put_bytes(&o, l->id, l->idn);
+    if (!status) {
+        bc_put_str(&o, "value");
+        bc_put_bytes(&o, report, len);
+    }
+    bc_end(&o);
+    write_reply(&o); /* a broken stdout ends the main loop anyway */
+}
+
+/* Remove listener *pp from the engine and the list, and end its invoke. */
+static int listener_drop(pod_listener **pp) {
+    pod_listener *l = *pp;
+    bc_out o = {0};
+    *pp = l->next;
+    datalith_unlisten(l->conn, l->key, strlen(l->key), DATALITH_FORMAT_EDN);
+    bc_begin_dict(&o);
+    bc_put_str(&o, "id");
+    bc_put_bytes(&o, l->id, l->idn);
+    bc_put_str(&o, "status");
+    bc_begin_list(&o);
+    bc_put_str(&o, "done");
+    bc_end(&o);
+    bc_end(&o);
+    free(l->id);
+    free(l->key);
+    free(l);
+    return write_reply(&o);
+}
+
+/* Drop every listener of conn (NULL: all). */
+static int listeners_drop_conn(datalith_conn *conn) {
+    int rc = 0;
+    for (pod_listener **pp = &listeners; *pp;) {
+        if (!conn || (*pp)->conn == conn) rc |= listener_drop(pp);
+        else pp = &(*pp)->next;
+    }
+    return rc;
+}
+
+/* listen* [conn key]: start delivering; no reply until unlisten. */
+static int op_listen(const bc_value *id, const char *var, const edn_value *args) {
+    char text[200];
+    if (!id || id->type != 's')
+        return reply_error(id, DATALITH_EINVAL, "listen*: the invoke needs an id", 0, 0, var);
+    if (args->n != 2) {
+        snprintf(text, sizeof text, "%s: wrong number of args (%u); expected 2: [conn key]", var,
+                 (unsigned)args->n);
+        return reply_error(id, DATALITH_EINVAL, text, 0, 0, var);
+    }
+    pod_handle *h = handle_find(&args->u.items[0], 1);
+    if (!h) {
+        snprintf(text, sizeof text, "%s: argument conn must be a live connection id (\"conn:<n>\")",
+                 var);
+        return reply_error(id, DATALITH_EINVAL, text, 0, 0, var);
+    }
+    dl_buf k = DL_BUF_INIT;
+    pod_listener *l = calloc(1, sizeof *l);
+    if (!l || edn_write(&k, &args->u.items[1]) || !(l->id = malloc(id->n + 1))) {
+        free(l);
+        dl_buf_free(&k);
+        return reply_error(id, DATALITH_ENOMEM, "out of memory", 0, 0, var);
+    }
+    memcpy(l->id, id->s, id->n);
+    l->idn = id->n;
+    l->conn = h->conn;
+    char *out = NULL;
+    size_t on = 0;
+    int rc = datalith_listen(h->conn, k.data, k.len, DATALITH_FORMAT_EDN, listener_cb, l, &out,
+                             &on);
+    dl_buf_free(&k);
+    if (rc) {
+        free(l->id);
+        free(l);
+        return reply_engine_error(id, rc, var);
+    }
+    l->key = out; /* NUL-terminated canonical EDN */
+    l->next = listeners;
+    listeners = l;
+    return 0;
+}
+
+/* unlisten [conn key] -> nil */
+static int op_unlisten(const bc_value *id, const char *var, const edn_value *args) {
+    char text[200];
+    if (args->n != 2) {
+        snprintf(text, sizeof text, "%s: wrong number of args (%u); expected 2: [conn key]", var,
+                 (unsigned)args->n);
+        return reply_error(id, DATALITH_EINVAL, text, 0, 0, var);
+    }
+    pod_handle *h = handle_find(&args->u.items[0], 1);
+    if (!h) {
+        snprintf(text, sizeof text, "%s: argument conn must be a live connection id (\"conn:<n>\")",
+                 var);
+        return reply_error(id, DATALITH_EINVAL, text, 0, 0, var);
+    }
+    dl_buf k = DL_BUF_INIT;
+    if (edn_write(&k, &args->u.items[1]))
+        return reply_error(id, DATALITH_ENOMEM, "out of memory", 0, 0, var);
+    for (pod_listener **pp = &listeners; *pp; pp = &(*pp)->next) {
+        if ((*pp)->conn == h->conn && k.data && !strcmp((*pp)->key, k.data)) {
+            dl_buf_free(&k);
+            if (listener_drop(pp)) return -1;
+            return reply_value(id, "nil", 3);
+        }
+    }
+    snprintf(text, sizeof text, "unlisten: no listener with key %.120s", k.data ? k.data : "");
+    dl_buf_free(&k);
+    return reply_error(id, DATALITH_ENOTFOUND, text, 0, 0, var);
+}
+
+static const char listen_meta[] =
+    "{:doc \"Call back with the transaction report of every commit of the database (this pod's "
+    "transactions and other processes'), on the pod's reader thread; returns the key.\" "
+    ":arglists ([conn callback] [conn key callback])}";
+static const char listen_star_meta[] =
+    "{:doc \"The asynchronous half of listen: answers once per commit until unlisten.\" "
+    ":arglists ([conn key])}";
+static const char unlisten_meta[] =
+    "{:doc \"Remove the listener key of conn.\" :arglists ([conn key])}";
+static const char listen_code[] =
+    "(defn listen\n"
+    "  \"(listen conn callback) / (listen conn key callback): call back with each\n"
+    "  transaction report; returns the key for unlisten.\"\n"
+    "  ([conn callback] (listen conn (keyword \"datalith.listener\" (str (random-uuid))) callback))\n"
+    "  ([conn key callback]\n"
+    "   (babashka.pods/invoke \"datalith.pod\" 'datalith.pod/listen* [conn key]\n"
+    "     {:handlers {:success callback\n"
+    "                 :error (fn [{:keys [ex-message]}]\n"
+    "                          (binding [*out* *err*] (println \"datalith listen:\" ex-message)))}})\n"
+    "   key))\n";
+
 /* ------------------------------------------------------------ describe */
 
 static int op_describe(const bc_value *id) {
@@ -230,6 +400,26 @@ static int op_describe(const bc_value *id) {
     bc_put_str(&o, pod_client_code);
     bc_put_str(&o, "name");
     bc_put_str(&o, "with-db");
+    bc_end(&o);
+    bc_begin_dict(&o);
+    bc_put_str(&o, "meta");
+    bc_put_str(&o, listen_star_meta);
+    bc_put_str(&o, "name");
+    bc_put_str(&o, "listen*");
+    bc_end(&o);
+    bc_begin_dict(&o);
+    bc_put_str(&o, "meta");
+    bc_put_str(&o, unlisten_meta);
+    bc_put_str(&o, "name");
+    bc_put_str(&o, "unlisten");
+    bc_end(&o);
+    bc_begin_dict(&o);
+    bc_put_str(&o, "code");
+    bc_put_str(&o, listen_code);
+    bc_put_str(&o, "meta");
+    bc_put_str(&o, listen_meta);
+    bc_put_str(&o, "name");
+    bc_put_str(&o, "listen");
     bc_end(&o);
     bc_end(&o);
     bc_end(&o);
@@ -389,7 +579,8 @@ static int op_invoke(const bc_value *msg, const bc_value *id) {
     const pod_op *op = NULL;
     for (size_t i = 0; name && i < pod_op_count; i++)
         if (!strcmp(pod_ops[i].name, name)) op = &pod_ops[i];
-    if (!op) {
+    int hand = name && (!strcmp(name, "listen*") || !strcmp(name, "unlisten"));
+    if (!op && !hand) {
         snprintf(text, sizeof text, "invoke: unknown var %.200s (the pod's namespace is %s)", var,
                  POD_NAMESPACE);
         return reply_error(id, DATALITH_EINVAL, text, 0, 0, var);
@@ -411,6 +602,10 @@ static int op_invoke(const bc_value *msg, const bc_value *id) {
     if (!edn_is_seq(&args)) {
         snprintf(text, sizeof text, "%s: args must be an EDN vector", var);
         rc = reply_error(id, DATALITH_EINVAL, text, 0, 0, var);
+        goto done;
+    }
+    if (!op) { /* hand-written vars */
+        rc = !strcmp(name, "listen*") ? op_listen(id, var, &args) : op_unlisten(id, var, &args);
         goto done;
     }
     pod_arg a[MAX_ARGS];
@@ -486,6 +681,10 @@ static int op_invoke(const bc_value *msg, const bc_value *id) {
     pod_handle *taken = NULL;
     if (!strcmp(op->op, POD_RELEASE_CONN) || !strcmp(op->op, POD_RELEASE_DB))
         taken = handle_find(&args.u.items[0], !strcmp(op->op, POD_RELEASE_CONN));
+    if (taken && taken->conn && listeners_drop_conn(taken->conn)) {
+        rc = -1;
+        goto done;
+    }
     pod_ret r;
     memset(&r, 0, sizeof r);
     int crc = op->call(a, DATALITH_FORMAT_EDN, &r);
@@ -561,6 +760,7 @@ int main(int argc, char **argv) {
         }
         if (stop) break;
     }
+    listeners_drop_conn(NULL);
     release_all();
     return status;
 }

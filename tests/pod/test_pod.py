@@ -319,6 +319,98 @@ class WorkflowTest(unittest.TestCase):
         self.assertEqual(p.value("database-exists?", "[%s]" % self.cfg), "false")
 
 
+class ListenTest(unittest.TestCase):
+    """listen* / unlisten: the asynchronous var answers its invoke id once
+    per commit (this pod's and another process's) with the report and ends
+    with "done" on unlisten or release (babashka/pods README, "Async")."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="datalith-pod-listen-")
+        self.cfg = '{:store {:backend :file :path %s}}' % edn_str(os.path.join(self.dir, "db"))
+        self.pod = Pod()
+
+    def tearDown(self):
+        rc, _, err = self.pod.close()
+        shutil.rmtree(self.dir)
+        self.assertEqual(rc, 0, err)
+
+    def until(self, want_ids):
+        """Messages until every id in want_ids has had a "done" (or, for
+        listener ids given as ("L", n), n value messages); returns them."""
+        got = []
+        pending = dict(want_ids)
+        while pending:
+            m = self.pod.recv()
+            got.append(m)
+            i = m.get("id")
+            if i in pending:
+                if "value" in m and pending[i] not in ("done",):
+                    pending[i] -= 1
+                    if pending[i] == 0:
+                        del pending[i]
+                elif m.get("status") and "done" in m["status"] and pending[i] == "done":
+                    del pending[i]
+        return got
+
+    def test_listen_unlisten_release(self):
+        p = self.pod
+        cfg = self.cfg[:-1] + (' :initial-tx [{:db/ident :name :db/valueType :db.type/string '
+                               ':db/cardinality :db.cardinality/one}]}')
+        p.value("create-database", "[%s]" % cfg)
+        conn = p.value("connect", "[%s]" % self.cfg)
+        # no reply to listen* itself: only reports, later
+        p.send({"op": "invoke", "id": "L1", "var": "datalith.pod/listen*",
+                "args": "[%s :k1]" % conn})
+        # another process commits (this pod has not written, so it may):
+        # the report arrives without any request
+        other = Pod()
+        try:
+            c2 = other.value("connect", "[%s]" % self.cfg)
+            other.value("transact", '[%s [{:name "Bo"}]]' % c2)
+            other.value("release", "[%s]" % c2)
+        finally:
+            self.assertEqual(other.close()[0], 0)
+        msgs = self.until({"L1": 1})
+        self.assertNotIn("status", msgs[-1])
+        self.assertIn('#datahike/Datom [2 :name "Bo" 536870914 true]', msgs[-1]["value"])
+        self.assertIn(":tempids {:db/current-tx 536870914}", msgs[-1]["value"])
+        # this pod's transaction: the report carries its tempids
+        p.send({"op": "invoke", "id": "t1", "var": "datalith.pod/transact",
+                "args": '[%s [{:db/id "ada" :name "Ada"}]]' % conn})
+        msgs = self.until({"t1": "done", "L1": 1})
+        rep = [m for m in msgs if m.get("id") == "L1"][0]
+        self.assertIn('#datahike/Datom [3 :name "Ada" 536870915 true]', rep["value"])
+        self.assertIn('"ada" 3', rep["value"])
+        # a second listener; a taken key and an unknown key are errors
+        p.send({"op": "invoke", "id": "L2", "var": "datalith.pod/listen*",
+                "args": "[%s :k2]" % conn})
+        r = p.invoke("listen*", "[%s :k2]" % conn)
+        self.assertIn(":code :eexists", r["ex-data"])
+        r = p.invoke("unlisten", "[%s :nope]" % conn)
+        self.assertIn(":code :enotfound", r["ex-data"])
+        # unlisten ends L1's invoke, then answers
+        p.send({"op": "invoke", "id": "u1", "var": "datalith.pod/unlisten",
+                "args": "[%s :k1]" % conn})
+        msgs = self.until({"L1": "done", "u1": "done"})
+        self.assertEqual([m for m in msgs if m["id"] == "u1"][0]["value"], "nil")
+        # later commits reach L2 only (L1 would have come first)
+        p.send({"op": "invoke", "id": "t2", "var": "datalith.pod/transact",
+                "args": '[%s [{:name "Cy"}]]' % conn})
+        msgs = self.until({"t2": "done", "L2": 1})
+        self.assertEqual([m for m in msgs if m.get("id") == "L1"], [])
+        # releasing the connection ends L2
+        p.send({"op": "invoke", "id": "r1", "var": "datalith.pod/release", "args": "[%s]" % conn})
+        self.until({"L2": "done", "r1": "done"})
+
+    def test_describe_has_listen(self):
+        d = self.pod.request({"op": "describe"})
+        vs = {v["name"]: v for v in d["namespaces"][0]["vars"]}
+        self.assertIn("babashka.pods/invoke", vs["listen"]["code"])
+        self.assertIn("'datalith.pod/listen*", vs["listen"]["code"])
+        self.assertIn("listen*", vs)
+        self.assertIn("unlisten", vs)
+
+
 class MalformedTest(unittest.TestCase):
     def run_raw(self, data):
         p = subprocess.run([POD], input=data, capture_output=True, timeout=60)
