@@ -189,6 +189,18 @@ class TxReport(Mapping):
 # listeners it registered).
 _LISTEN_LOCK = _threading.Lock()
 _LISTENERS: Dict[Tuple[int, Any], Any] = {}
+# Callbacks removed from inside a callback: the one running must not be
+# freed under its own call, and nothing tells when it has returned, so
+# these few are kept for the life of the process.
+_RETIRED: List[Any] = []
+_IN_CALLBACK = _threading.local()
+
+
+def _retire(cb: Any) -> None:
+    """Drop a cffi callback the engine no longer calls (inside a callback:
+    keep it, see _RETIRED); under _LISTEN_LOCK."""
+    if cb is not None and getattr(_IN_CALLBACK, "active", False):
+        _RETIRED.append(cb)
 
 
 def _report_listener_error(callback: Any) -> None:
@@ -228,12 +240,15 @@ class Connection(_Handle):
         ptr = self._ptr if self._ptr != _ffi.NULL else _closed()
 
         def call(_ctx: Any, status: int, report: Any, n: int) -> None:
+            _IN_CALLBACK.active = True
             try:
                 if status != 0:
                     _raise_last(status)
                 callback(TxReport(_cbor.loads(_ffi.unpack(report, n))))
             except BaseException:  # noqa: BLE001 -- reported, never raised into C
                 _report_listener_error(callback)
+            finally:
+                _IN_CALLBACK.active = False
 
         cb = _ffi.callback("datalith_listen_fn", call)
         kb = b"" if key is None else _cbor.dumps(_kw(key) if isinstance(key, str) else key)
@@ -262,7 +277,7 @@ class Connection(_Handle):
             _raise_last(rc)
         k = _cbor.loads(kb)
         with _LISTEN_LOCK:
-            _LISTENERS.pop((int(_ffi.cast("uintptr_t", ptr)), k), None)
+            _retire(_LISTENERS.pop((int(_ffi.cast("uintptr_t", ptr)), k), None))
             self._listen_keys = [x for x in self._listen_keys if x[1] != k]
 
     def db(self) -> "Db":
@@ -286,7 +301,7 @@ class Connection(_Handle):
             for kb, k in list(self._listen_keys):
                 _lib.datalith_unlisten(self._ptr, kb, len(kb), _lib.DATALITH_FORMAT_CBOR)
                 with _LISTEN_LOCK:
-                    _LISTENERS.pop((int(_ffi.cast("uintptr_t", self._ptr)), k), None)
+                    _retire(_LISTENERS.pop((int(_ffi.cast("uintptr_t", self._ptr)), k), None))
             self._listen_keys = []
             _g.release(self)
 

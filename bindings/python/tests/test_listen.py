@@ -167,6 +167,26 @@ def test_callback_errors_and_reentrancy(cfg, capfd):
     assert "listener failed on purpose" in err
 
 
+def test_unlisten_from_inside_the_callback(cfg):
+    with datalith.connect(cfg) as conn:
+        keys = []
+        calls = []
+
+        def once(report):
+            calls.append(report)
+            conn.unlisten(keys[0])  # removes itself while running
+
+        keys.append(conn.listen(once))
+        probe = Recorder()  # called after `once`: proves it was skipped
+        conn.listen(probe)
+        conn.transact([ent(name="first")])
+        conn.transact([ent(name="second")])
+        assert probe.wait(2) == 2
+        assert len(calls) == 1
+        with pytest.raises(datalith.NotFoundError):
+            conn.unlisten(keys[0])
+
+
 def test_close_with_active_listener(cfg):
     conn = datalith.connect(cfg)
     rec = Recorder()
