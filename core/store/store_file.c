@@ -28,12 +28,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -465,10 +467,49 @@ static int file_destroy(dl_store *s) {
     return rc;
 }
 
+/* ---- head_wait: inotify on heads/ ----
+**
+** head_cas renames a new file over heads/<branch>, so a watch on heads/ for
+** renames and deletions wakes a waiter for any head change (of any branch:
+** a spurious wake-up is allowed).  The head is re-read once the watch is in
+** place, so a change just before it is not missed.  Without inotify (or
+** out of watches): DATALITH_EUNSUPPORTED, and callers poll. */
+static int file_head_wait(dl_store *s, const char *branch, const uint8_t *known,
+                          size_t klen, int timeout_ms) {
+    file_store *f = (file_store *)s;
+    uint8_t *cur = NULL;
+    size_t n = 0;
+    int rc = dl_store_check_key(branch, "branch");
+    if (rc) return rc;
+    char *dir = file_path(f->root, "heads", NULL);
+    if (!dir) return DATALITH_ENOMEM;
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0 || inotify_add_watch(fd, dir, IN_MOVED_TO | IN_DELETE | IN_CREATE |
+                                                 IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+        rc = dl_err_set(DATALITH_EUNSUPPORTED, "cannot watch '%s': %s", dir, strerror(errno));
+        if (fd >= 0) close(fd);
+        free(dir);
+        return rc;
+    }
+    free(dir);
+    rc = file_head_get(s, branch, &cur, &n);
+    int same = rc == 0 ? known && n == klen && memcmp(cur, known, n) == 0
+                       : rc == DATALITH_ENOTFOUND && !known;
+    free(cur);
+    if (rc) dl_err_clear(); /* the caller re-reads the head and sees it */
+    if (same) {
+        struct pollfd p = {fd, POLLIN, 0};
+        while (poll(&p, 1, timeout_ms) < 0 && errno == EINTR) {
+        }
+    }
+    close(fd);
+    return 0;
+}
+
 static const dl_store_vtable file_vtable = {
     DL_STORE_VTABLE_V1, "file", file_get, file_put, file_del, file_list,
     file_sync, file_head_get, file_head_cas, file_head_del, file_lock_writer,
-    file_unlock_writer, file_close, file_destroy, NULL};
+    file_unlock_writer, file_close, file_destroy, file_head_wait};
 
 /* ---- open ---- */
 
