@@ -28,7 +28,14 @@
 **     the head has not been read for --stale-ms (default 3000): the main
 **     thread reports "reader: OUTAGE: the store has not answered for N ms".
 **
-** Usage: reader [--interval-ms N] [--count-query EDN] [--hold]
+**   - with --listen, a listener on the connection (datalith_listen) prints
+**     one line per commit it is told about, in the order it is told:
+**       {"event":"tx","tx":536870916}
+**     (commits by other processes arrive through the store's head_wait or
+**     polling; the test checks that none is missed or repeated, also across
+**     an outage).
+**
+** Usage: reader [--interval-ms N] [--count-query EDN] [--hold] [--listen]
 **               [--ticks N] [--stale-ms N] [--name NAME] CONFIG-EDN
 **        reader --print-query EDN CONFIG-EDN
 **               run one query on the current snapshot, print its EDN result
@@ -63,6 +70,7 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static datalith_db *g_next;    /* a newer snapshot not yet served, under g_mu */
 static int g_outage;           /* the last refresh failed, under g_mu */
 static int64_t g_confirmed_ms; /* when the head was last read, under g_mu */
+static pthread_mutex_t g_out_mu = PTHREAD_MUTEX_INITIALIZER; /* whole stdout lines */
 static atomic_int g_stop;       /* set by SIGTERM/SIGINT; read by both threads */
 
 static int64_t now_ms(void) {
@@ -187,16 +195,43 @@ static int print_query(const char *q) {
     return rc ? 1 : 0;
 }
 
+/* --listen: one line per transaction report, from the watcher thread. */
+static void on_report(void *ctx, int status, const char *report, size_t len) {
+    (void)ctx;
+    if (status != DATALITH_OK) {
+        /* the report, if any, or the watcher thread's last error */
+        const datalith_error *e = datalith_error_last();
+        fprintf(stderr, "%s: listener error %s: %.*s\n", g_name, datalith_status_name(status),
+                (int)(report && len ? len : strlen(e->message ? e->message : "")),
+                report && len ? report : (e->message ? e->message : ""));
+        return;
+    }
+    /* the report is EDN text (not NUL-terminated): find :db/current-tx */
+    static const char tag[] = ":db/current-tx ";
+    long long tx = -1;
+    for (size_t i = 0; report && i + sizeof tag - 1 < len; i++) {
+        if (memcmp(report + i, tag, sizeof tag - 1) == 0) {
+            tx = 0;
+            for (size_t j = i + sizeof tag - 1; j < len && report[j] >= '0' && report[j] <= '9'; j++)
+                tx = tx * 10 + (report[j] - '0');
+            break;
+        }
+    }
+    pthread_mutex_lock(&g_out_mu);
+    printf("{\"event\":\"tx\",\"tx\":%lld}\n", tx);
+    pthread_mutex_unlock(&g_out_mu);
+}
+
 static int usage(void) {
     fprintf(stderr, "usage: reader [--interval-ms N] [--count-query EDN] [--hold] "
-            "[--ticks N] [--stale-ms N] [--name NAME] CONFIG-EDN\n"
+            "[--listen] [--ticks N] [--stale-ms N] [--name NAME] CONFIG-EDN\n"
             "       reader --print-query EDN CONFIG-EDN\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
     long ticks = -1;
-    int hold = 0;
+    int hold = 0, listen = 0;
     int64_t stale_since = 0, stale_note = 0;
     const char *print_q = NULL;
     datalith_conn *conn = NULL;
@@ -220,6 +255,8 @@ int main(int argc, char **argv) {
             print_q = argv[++i];
         } else if (!strcmp(argv[i], "--hold")) {
             hold = 1;
+        } else if (!strcmp(argv[i], "--listen")) {
+            listen = 1;
         } else if (argv[i][0] == '-' || g_config) {
             return usage();
         } else {
@@ -261,6 +298,16 @@ int main(int argc, char **argv) {
         report_err("held snapshot");
         return 1;
     }
+    if (listen) {
+        char *key = NULL;
+        size_t key_len = 0;
+        if (datalith_listen(conn, "nil", 3, DATALITH_FORMAT_EDN, on_report, NULL, &key,
+                            &key_len) != 0) {
+            report_err("listen");
+            return 1;
+        }
+        datalith_free(key);   /* released with the connection at the end */
+    }
     if (pthread_create(&th, NULL, refresher, conn) != 0) {
         fprintf(stderr, "%s: cannot start the refresher thread\n", g_name);
         return 1;
@@ -301,6 +348,7 @@ int main(int argc, char **argv) {
             if (q_long(held, MAX_TX_Q, &hmt) != 0) { report_err("held max-tx query"); hmt = Q_ERROR; }
             if (q_long(held, g_count_q, &hcnt) != 0) { report_err("held count query"); hcnt = Q_ERROR; }
         }
+        pthread_mutex_lock(&g_out_mu);
         printf("{\"tick\":%ld,\"state\":\"%s\",\"max_tx\":", tick, outage ? "outage" : "ok");
         print_num(mt);
         fputs(",\"count\":", stdout);
@@ -312,6 +360,7 @@ int main(int argc, char **argv) {
             print_num(hcnt);
         }
         printf(",\"age_ms\":%lld}\n", (long long)age);
+        pthread_mutex_unlock(&g_out_mu);
         if (ticks < 0 || tick < ticks) sleep_ms(g_interval_ms);
     }
     g_stop = 1;

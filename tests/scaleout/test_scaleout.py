@@ -202,7 +202,7 @@ class Proc:
     def ticks(self, start=0):
         out = []
         for l in self.lines()[start:]:
-            if l.startswith("{"):
+            if l.startswith('{"tick"'):
                 try:
                     out.append(tick_norm(json.loads(l)))
                 except ValueError:
@@ -211,7 +211,7 @@ class Proc:
 
     def wait_tick(self, pred, timeout, what):
         def p(l):
-            if not l.startswith("{"):
+            if not l.startswith('{"tick"'):
                 return False
             try:
                 return pred(tick_norm(json.loads(l)))
@@ -314,10 +314,17 @@ def reader_argv(lang, config, name, hold=False, interval_ms=150):
     raise ValueError(lang)
 
 
-def start_reader(lang, host, config, hold=False):
-    name = "%s-%s%s" % (lang, host, "-hold" if hold else "")
-    return Proc(name, Net.argv(host, reader_argv(lang, config, name, hold)),
-                env={"DL_SOURCE_DIR": SRC})
+def start_reader(lang, host, config, hold=False, listen=False):
+    name = "%s-%s%s%s" % (lang, host, "-hold" if hold else "", "-listen" if listen else "")
+    argv = reader_argv(lang, config, name, hold)
+    if listen:   # C reader only
+        argv.insert(1, "--listen")
+    return Proc(name, Net.argv(host, argv), env={"DL_SOURCE_DIR": SRC})
+
+
+def listened(r):
+    """The tx ids a --listen reader was told about, in order."""
+    return [t["tx"] for t in (json.loads(l) for l in r.lines() if l.startswith('{"event"'))]
 
 
 def txclient(host, config, name, start, count, extra=(), wait=True, timeout=120):
@@ -582,7 +589,10 @@ def part_pg(net, langs):
     for host, lang in [("r1", "c"), ("r1", "py"), ("r2", "node"), ("r2", "c")]:
         if lang in langs:
             readers.append(start_reader(lang, host, rd, hold=True))
-    for r in readers:
+    # A listener on r1 (its link is cut below): it must be told of every
+    # commit made from here on, once and in order, the cut notwithstanding.
+    lis = start_reader("c", "r1", rd, listen=True) if "c" in langs else None
+    for r in readers + ([lis] if lis else []):
         r.wait_tick(lambda t: t["count"] == n0, 60, "a first tick with %d entities" % n0)
 
     # Writes through the server: plain HTTP from r1, the C client from r2.
@@ -591,6 +601,8 @@ def part_pg(net, langs):
     st, body = http_transact("r1", server.url, TOKEN, tx)
     check(st == 200 and ":db-after" in body, "POST /transact from r1 answered 200 with a report "
           "(got %d %s)" % (st, body[:120]))
+    m = re.search(r":db/current-tx (\d+)", body)
+    committed = [int(m.group(1))] if m else []
     st, body = http_transact("r1", server.url, "wrong-token", tx)
     check(st == 401, "a wrong token is refused with 401 (got %d)" % st)
     p = txclient("r2", wr, "a", 1, 10)
@@ -598,6 +610,7 @@ def part_pg(net, langs):
     check(p.p.returncode == 0 and len(a) == 10, "10 transactions through the server from r2 "
           "acknowledged (%d)" % len(a))
     n1, tx1 = n0 + 12, max(a.values()) if a else -1
+    committed += sorted(a.values())
     check_readers_follow(readers, n1, tx1)
 
     # Cut r1's link midway.
@@ -612,6 +625,7 @@ def part_pg(net, langs):
         check(p.p.returncode == 0 and len(a) == 10,
               "10 more transactions acknowledged while r1 is cut off")
         n2, tx2 = n1 + 10, max(a.values()) if a else -1
+        committed += sorted(a.values())
         check_readers_follow(r2, n2, tx2)
         for r in r1:
             try:
@@ -641,6 +655,16 @@ def part_pg(net, langs):
             check(False, str(e))
     check_held(readers)
     check_monotonic(readers)
+    if lis:
+        try:
+            lis.wait_line(lambda l: l == '{"event":"tx","tx":%d}' % tx2, 60,
+                          "the listener's report of the last commit")
+        except Failure as e:
+            check(False, str(e))
+        got = listened(lis)
+        check(got == committed, "the listener on r1 was told of the %d commits once each, in "
+              "order, across the cut (expected %s, got %s)" % (len(committed), committed, got))
+        readers.append(lis)
     stop_readers(readers)
 
 
