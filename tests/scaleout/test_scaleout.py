@@ -16,7 +16,8 @@ Parts (--only NAME[,NAME] runs some; default all):
   pg        the scenario: PostgreSQL in db, the server in writer, readers
             in r1/r2 on the :pg store; visibility, held snapshots; r1's link
             cut midway (its readers keep serving their last snapshot, report
-            the outage, and catch up when the link returns)
+            the outage, and catch up when the link returns; a listener there
+            is told of every commit once, in order)
   load      N concurrent clients x M transactions through the server: none
             lost, none duplicated (checked by counting per entity)
   kill      the server SIGKILLed mid-stream and restarted: no acknowledged
