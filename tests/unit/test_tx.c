@@ -8,6 +8,7 @@
 ** exploded in key order (EDN maps are sorted).  Datoms are printed as
 ** [e :a v tx added] with :db/txInstant datoms left out.
 */
+#include "db/db_internal.h"
 #include "db/tx.h"
 #include "test.h"
 #include "util/error.h"
@@ -681,6 +682,64 @@ TEST(composite_tuples_unique_and_direct_writes) {
     dl_db_release(db);
 }
 
+/* ---- purge (§4): trees and hash ---- */
+
+/* The hash over the current datoms, computed from scratch. */
+static uint64_t hash_of(const dl_db *db) {
+    uint64_t h = 0;
+    bt_cursor *c;
+    if (bt_cursor_open(&db->idx[DL_EAVT], &c) != 0) return 0;
+    bt_cursor_first(c);
+    while (bt_cursor_valid(c)) {
+        dl_datom d;
+        bt_cursor_get(c, &d);
+        h += dl_datom_hash(&d);
+        bt_cursor_next(c);
+    }
+    bt_cursor_close(c);
+    return h;
+}
+
+static uint64_t count_e(const dl_db *db, dl_index o, uint64_t e) {
+    uint64_t n = 0;
+    bt_cursor *c;
+    if (bt_cursor_open(&db->idx[o], &c) != 0) return 0;
+    bt_cursor_first(c);
+    while (bt_cursor_valid(c)) {
+        dl_datom d;
+        bt_cursor_get(c, &d);
+        if (d.e == e || (d.a && (strcmp(d.a->full, "friend") == 0 ||
+                                 strcmp(d.a->full, "best") == 0) &&
+                         d.v.type == EDN_INT && (uint64_t)d.v.u.i == e))
+            n++;
+        bt_cursor_next(c);
+    }
+    bt_cursor_close(c);
+    return n;
+}
+
+TEST(purge_clears_every_tree_and_keeps_the_hash) {
+    dl_tx_report r;
+    dl_db *db = schema_db();
+    CHECK_EQ_INT(step(&db, "[{:db/id 8 :name \"A\" :age 1 :tags [\"x\"]}"
+                           " {:db/id 9 :name \"B\" :friend [8] :best 8}]",
+                      &r), 0);
+    CHECK_EQ_INT(step(&db, "[[:db/add 8 :age 2] [:db/retract 8 :tags \"x\"]]",
+                      &r), 0);
+    CHECK(count_e(db, DL_TEAVT, 8) > 0);
+    CHECK_EQ_INT(step(&db, "[[:db.purge/entity 8]]", &r), 0);
+    /* only the tx instant datom is reported */
+    CHECK_STR(txd(&r), "[]");
+    for (int t = 0; t < DL_INDEX_COUNT; t++) CHECK_EQ_INT(count_e(db, t, 8), 0);
+    CHECK_STR(cur(db, 8), "[[9 :name \"B\"]]");
+    CHECK(db->hash == hash_of(db));
+    /* purging what is not there changes nothing but adds the tx instant */
+    CHECK_EQ_INT(step(&db, "[[:db/purge 9 :age 7]]", &r), 0);
+    CHECK_STR(cur(db, 8), "[[9 :name \"B\"]]");
+    CHECK(hash_of(db) == db->hash);
+    dl_db_release(db);
+}
+
 int main(void) {
     dl_arena_init(&A, 0);
     RUN(schema_entities_consume_eids);
@@ -704,6 +763,7 @@ int main(void) {
     RUN(composite_tuples_follow_components);
     RUN(composite_tuples_schema_in_same_tx_and_retract_entity);
     RUN(composite_tuples_unique_and_direct_writes);
+    RUN(purge_clears_every_tree_and_keeps_the_hash);
     dl_arena_free(&A);
     return test_summary();
 }
