@@ -134,7 +134,13 @@ static void *refresher(void *arg) {
             datalith_db *old;
             long long mt = -1;
             int was_out;
+            long long warm;
+            /* Run the served queries here first: the nodes they need are
+            ** then cached, so the main thread never waits on the store for a
+            ** snapshot it was handed (a link cut right after this refresh
+            ** cannot stall it). */
             if (q_long(db, MAX_TX_Q, &mt) != 0) mt = -1;
+            (void)q_long(db, g_count_q, &warm);
             pthread_mutex_lock(&g_mu);
             old = g_next;
             g_next = db;

@@ -95,6 +95,7 @@ def main():
                 t = now_ms()
                 try:
                     mt = db.q(MAX_TX_Q)
+                    db.q(a.count_query)   # warm the cache for the main thread
                 except datalith.Error:
                     mt = None
                 with mu:
