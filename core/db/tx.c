@@ -1,8 +1,12 @@
 /*
 ** tx.c — Datahike's transact-tx-data in C: explode entity maps, resolve
 ** tempids, lookup refs, idents and upserts, apply :db/add, :db/retract,
-** :db.fn/retractAttribute, :db/retractEntity and :db/cas against a working
-** copy of the current indexes, and hand the final changes to dl_db_apply.
+** :db.fn/retractAttribute, :db/retractEntity, :db/cas, raw
+** #datahike/Datom values and the purge ops against a working copy of the
+** current indexes, and hand the final changes to dl_db_apply (or, when the
+** working EAVT/AVET already hold them, to dl_db_apply_moved).  Also
+** load-entities (dl_tx_load, at the end of the file): raw records with
+** their entity and transaction ids remapped.
 **
 ** Working state.  `eavt` and `avet` start as O(1) snapshots of the
 ** before-value's trees; every accepted change is applied to them at once,

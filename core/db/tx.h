@@ -43,8 +43,10 @@ typedef struct dl_tx_report {
 ** allocated from `a` and lives as long as it.
 ** Errors: DATALITH_ETX (transaction syntax and semantics), DATALITH_ESCHEMA
 ** (schema violations), DATALITH_EUNSUPPORTED (transaction functions,
-** purge), DATALITH_ENOMEM; the message is Datahike's text.  On error *out
-** is zeroed and nothing needs releasing. */
+** purging schema datoms), DATALITH_ENOMEM; the message is Datahike's text.
+** On error *out is zeroed and nothing needs releasing.  Purge ops remove
+** their datoms from the current and temporal trees of db_after (not
+** reported in datoms); such a value is committed by flushing its trees. */
 int dl_tx_run(const dl_db *before, const edn_value *tx_data,
               const edn_value *tx_meta, int64_t now_ms, dl_arena *a,
               dl_tx_report *out);
