@@ -477,6 +477,8 @@ class _Dec:
         return _tag_value(tag, v, at), pos
 
 
+_TAG_SYMS: dict = {}  # tag 27 names ("datahike/Datom") -> their Symbol; bounded
+
 _VALUE_TAGS = frozenset((TAG_UUID, TAG_BIGPOS, TAG_BIGNEG, TAG_DECIMAL, TAG_EPOCH, TAG_EXTTIME,
                          TAG_CHAR, TAG_OBJECT))
 
@@ -509,8 +511,16 @@ def _tag_value(tag: int, v: Any, at: int) -> Any:
     if tag == TAG_OBJECT:
         if not isinstance(v, (list, tuple)) or len(v) != 2 or type(v[0]) is not str:
             raise _parse_error('tag 27 (tagged value) expects ["tag", value]', at)
-        return Tagged(Symbol(v[0]), v[1])
+        sym = _TAG_SYMS.get(v[0])
+        if sym is None:
+            sym = Symbol(v[0])
+            if len(_TAG_SYMS) < 1024:
+                _TAG_SYMS[v[0]] = sym
+        return Tagged(sym, v[1])
     raise _parse_error("unsupported CBOR tag %d" % tag, at)
+
+
+_INST_KEYS = frozenset((1, -3))
 
 
 def _inst(tag: int, v: Any, at: int) -> _dt.datetime:
@@ -523,7 +533,7 @@ def _inst(tag: int, v: Any, at: int) -> _dt.datetime:
             raise _parse_error("tag 1 expects a number of epoch seconds", at)
     else:
         if not isinstance(v, dict) or 1 not in v or type(v[1]) is not int or \
-                any(k not in (1, -3) for k in v) or \
+                not v.keys() <= _INST_KEYS or \
                 (-3 in v and not (type(v[-3]) is int and 0 <= v[-3] <= 999)):
             raise _parse_error("tag 1001 expects {1: seconds, -3: milliseconds 0..999}", at)
         ms = v[1] * 1000 + v.get(-3, 0)
