@@ -51,6 +51,8 @@ typedef struct file_store {
     pthread_mutex_t cas_mu;  /* serialises head updates in this handle */
     int cas_fd;              /* heads.lock, opened on first head update */
     dl_wlock wlock;
+    pthread_mutex_t ino_mu;  /* one head_wait at a time uses ino_fd */
+    int ino_fd;              /* inotify watch of heads/, opened on first wait */
 } file_store;
 
 static atomic_ulong file_tmp_counter;
@@ -454,8 +456,10 @@ static void file_close(dl_store *s) {
     file_store *f = (file_store *)s;
     dl_wlock_release(&f->wlock);
     if (f->cas_fd >= 0) close(f->cas_fd);
+    if (f->ino_fd >= 0) close(f->ino_fd);
     pthread_mutex_destroy(&f->mu);
     pthread_mutex_destroy(&f->cas_mu);
+    pthread_mutex_destroy(&f->ino_mu);
     free(f->root);
     free(f);
 }
@@ -471,38 +475,51 @@ static int file_destroy(dl_store *s) {
 **
 ** head_cas renames a new file over heads/<branch>, so a watch on heads/ for
 ** renames and deletions wakes a waiter for any head change (of any branch:
-** a spurious wake-up is allowed).  The head is re-read once the watch is in
-** place, so a change just before it is not missed.  Without inotify (or
-** out of watches): DATALITH_EUNSUPPORTED, and callers poll. */
+** a spurious wake-up is allowed).  The watch is made once per handle and
+** kept (creating and closing an inotify instance costs a kernel grace
+** period, tens of milliseconds); old events are drained and the head is
+** re-read before waiting, so a change just before the wait is not missed.
+** One waiter at a time per handle; another one, or a system without
+** inotify, gets DATALITH_EUNSUPPORTED and polls. */
 static int file_head_wait(dl_store *s, const char *branch, const uint8_t *known,
                           size_t klen, int timeout_ms) {
     file_store *f = (file_store *)s;
     uint8_t *cur = NULL;
     size_t n = 0;
+    char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     int rc = dl_store_check_key(branch, "branch");
     if (rc) return rc;
-    char *dir = file_path(f->root, "heads", NULL);
-    if (!dir) return DATALITH_ENOMEM;
-    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd < 0 || inotify_add_watch(fd, dir, IN_MOVED_TO | IN_DELETE | IN_CREATE |
-                                                 IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
-        rc = dl_err_set(DATALITH_EUNSUPPORTED, "cannot watch '%s': %s", dir, strerror(errno));
-        if (fd >= 0) close(fd);
+    if (pthread_mutex_trylock(&f->ino_mu) != 0)
+        return dl_err_set(DATALITH_EUNSUPPORTED, "another thread waits on this store");
+    if (f->ino_fd < 0) {
+        char *dir = file_path(f->root, "heads", NULL);
+        int fd = dir ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC) : -1;
+        if (fd < 0 || inotify_add_watch(fd, dir, IN_MOVED_TO | IN_DELETE | IN_CREATE |
+                                                     IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+            rc = dir ? dl_err_set(DATALITH_EUNSUPPORTED, "cannot watch '%s': %s", dir,
+                                  strerror(errno))
+                     : DATALITH_ENOMEM;
+            if (fd >= 0) close(fd);
+            free(dir);
+            pthread_mutex_unlock(&f->ino_mu);
+            return rc;
+        }
         free(dir);
-        return rc;
+        f->ino_fd = fd;
     }
-    free(dir);
+    while (read(f->ino_fd, ev, sizeof ev) > 0) { /* drop what happened before */
+    }
     rc = file_head_get(s, branch, &cur, &n);
     int same = rc == 0 ? known && n == klen && memcmp(cur, known, n) == 0
                        : rc == DATALITH_ENOTFOUND && !known;
     free(cur);
     if (rc) dl_err_clear(); /* the caller re-reads the head and sees it */
     if (same) {
-        struct pollfd p = {fd, POLLIN, 0};
+        struct pollfd p = {f->ino_fd, POLLIN, 0};
         while (poll(&p, 1, timeout_ms) < 0 && errno == EINTR) {
         }
     }
-    close(fd);
+    pthread_mutex_unlock(&f->ino_mu);
     return 0;
 }
 
@@ -605,7 +622,9 @@ int dl_store_file_open(const edn_value *cfg, int create, dl_store **out) {
     f->base.vt = &file_vtable;
     pthread_mutex_init(&f->mu, NULL);
     pthread_mutex_init(&f->cas_mu, NULL);
+    pthread_mutex_init(&f->ino_mu, NULL);
     f->cas_fd = -1;
+    f->ino_fd = -1;
     f->wlock = (dl_wlock)DL_WLOCK_INIT;
     *out = &f->base;
     return 0;
