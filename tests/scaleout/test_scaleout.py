@@ -17,7 +17,8 @@ Parts (--only NAME[,NAME] runs some; default all):
             in r1/r2 on the :pg store; visibility, held snapshots; r1's link
             cut midway (its readers keep serving their last snapshot, report
             the outage, and catch up when the link returns; a listener there
-            is told of every commit once, in order)
+            is told of every commit once, in order); a C reader through the
+            server only (:remote-peer) follows and holds snapshots too
   load      N concurrent clients x M transactions through the server: none
             lost, none duplicated (checked by counting per entity)
   kill      the server SIGKILLed mid-stream and restarted: no acknowledged
@@ -590,6 +591,13 @@ def part_pg(net, langs):
     for host, lang in [("r1", "c"), ("r1", "py"), ("r2", "node"), ("r2", "c")]:
         if lang in langs:
             readers.append(start_reader(lang, host, rd, hold=True))
+    # A reader that reaches only the server (:remote-peer: every operation,
+    # the held snapshot's queries included, runs on the server).
+    if "c" in langs:
+        peer = '{:store %s :remote-peer {:backend :datahike-server :url "%s" :token "%s"}}' % (
+            pg.store, server.url, TOKEN)
+        r = Proc("c-r2-peer", Net.argv("r2", reader_argv("c", peer, "c-r2-peer", True)))
+        readers.append(r)
     # A listener on r1 (its link is cut below): it must be told of every
     # commit made from here on, once and in order, the cut notwithstanding.
     lis = start_reader("c", "r1", rd, listen=True) if "c" in langs else None
