@@ -12,6 +12,7 @@ them.  close() must not race another call on the same object; snapshots
 themselves may be shared between threads freely.
 """
 
+import atexit as _atexit
 import datetime as _dt
 import sys as _sys
 import threading as _threading
@@ -194,6 +195,22 @@ _LISTENERS: Dict[Tuple[int, Any], Any] = {}
 # these few are kept for the life of the process.
 _RETIRED: List[Any] = []
 _IN_CALLBACK = _threading.local()
+# Connections with listeners stay reachable (the GC must not release one
+# under its listeners) until unlisten or close; at interpreter exit their
+# listeners are removed before Python finalizes (a watcher must not call
+# into a finalizing interpreter).
+_LISTENING: set = set()
+
+
+def _unlisten_all_at_exit() -> None:
+    for conn in list(_LISTENING):
+        try:
+            conn._drop_listeners()
+        except Exception:  # noqa: BLE001 -- best effort at exit
+            pass
+
+
+_atexit.register(_unlisten_all_at_exit)
 
 
 def _retire(cb: Any) -> None:
@@ -264,6 +281,7 @@ class Connection(_Handle):
             k = _cbor.loads(got)
             _LISTENERS[(int(_ffi.cast("uintptr_t", ptr)), k)] = cb
             self._listen_keys.append((got, k))
+            _LISTENING.add(self)
         return k
 
     def unlisten(self, key: Any) -> None:
@@ -279,6 +297,19 @@ class Connection(_Handle):
         with _LISTEN_LOCK:
             _retire(_LISTENERS.pop((int(_ffi.cast("uintptr_t", ptr)), k), None))
             self._listen_keys = [x for x in self._listen_keys if x[1] != k]
+            if not self._listen_keys:
+                _LISTENING.discard(self)
+
+    def _drop_listeners(self) -> None:
+        """Unlisten every listener this object registered."""
+        if self._ptr != _ffi.NULL:
+            for kb, k in list(self._listen_keys):
+                _lib.datalith_unlisten(self._ptr, kb, len(kb), _lib.DATALITH_FORMAT_CBOR)
+                with _LISTEN_LOCK:
+                    _retire(_LISTENERS.pop((int(_ffi.cast("uintptr_t", self._ptr)), k), None))
+        self._listen_keys = []
+        with _LISTEN_LOCK:
+            _LISTENING.discard(self)
 
     def db(self) -> "Db":
         """The current snapshot (Datahike's @conn)."""
@@ -298,11 +329,7 @@ class Connection(_Handle):
         connection (the engine stops its watcher thread with the last
         reference)."""
         if self._ptr != _ffi.NULL:
-            for kb, k in list(self._listen_keys):
-                _lib.datalith_unlisten(self._ptr, kb, len(kb), _lib.DATALITH_FORMAT_CBOR)
-                with _LISTEN_LOCK:
-                    _retire(_LISTENERS.pop((int(_ffi.cast("uintptr_t", self._ptr)), k), None))
-            self._listen_keys = []
+            self._drop_listeners()
             _g.release(self)
 
     def __repr__(self) -> str:

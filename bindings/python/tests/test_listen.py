@@ -203,6 +203,29 @@ def test_close_with_active_listener(cfg):
         assert len(rec.reports) == 1
 
 
+def test_exit_with_an_active_listener(cfg):
+    """A script that ends while listening exits cleanly (its listeners are
+    removed before the interpreter finalizes)."""
+    pkg_dir = os.path.dirname(os.path.dirname(datalith.__file__))
+    script = textwrap.dedent("""
+        import sys, threading
+        sys.path.insert(0, %r)
+        import datalith
+        K = datalith.Keyword
+        conn = datalith.connect(%r)
+        got = threading.Event()
+        conn.listen(lambda r: got.set())
+        conn.transact([{K("name"): "exit"}])
+        assert got.wait(60)
+        del conn  # still listening: kept alive until exit
+        print("bye")
+    """ % (pkg_dir, {"store": cfg["store"]}))
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=DEADLINE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "bye"
+
+
 def test_memory_store_same_process(tmp_path):
     c = {"store": {"backend": "memory", "id": "py-listen"}, "initial-tx": SCHEMA}
     datalith.delete_database(c)
