@@ -7,9 +7,10 @@
 **
 ** It decodes what the engine writes: definite-length items, ints up to
 ** 64 bits, text, bytes, arrays, maps, floats, true/false/nil, and the tags
-** 39 (keyword/symbol, interned in a bounded cache), 258 (set), the list tag
-** and 55799 (self-describing).  The remaining datalith tags (inst, UUID,
-** bignum, bigdec, char, tagged value) are decoded inside and handed to a
+** 39 (keyword/symbol, interned in a bounded cache), 258 (set), the list tag,
+** 27 (tagged value, e.g. a datom) and 55799 (self-describing).  The
+** remaining datalith tags (inst, UUID, bignum, bigdec, char) are decoded
+** inside and handed to a
 ** Python hook, cbor._tag_value(tag, value, offset), which finishes them as
 ** cbor.py does.  Anything else — indefinite lengths, malformed or truncated
 ** input, invalid UTF-8, duplicate map keys or set elements, nesting deeper
@@ -20,7 +21,7 @@
 ** differ in speed.  dumps() is the same for cbor.dumps: the common exact
 ** types here, the fallback for anything else (see "encoding" below).
 **
-**   configure(Keyword, Symbol, FrozenMap, EdnList, tag_hook, fallback, max_depth)
+**   configure(Keyword, Symbol, FrozenMap, EdnList, Tagged, tag_hook, fallback, max_depth)
 **   loads(data: bytes) -> value | fallback
 **   dumps(value) -> bytes | fallback
 */
@@ -31,7 +32,8 @@
 #include <stdint.h>
 #include <string.h>
 
-static PyObject *Keyword, *Symbol, *FrozenMap, *EdnList, *TagHook, *Fallback;
+static PyObject *Keyword, *Symbol, *FrozenMap, *EdnList, *Tagged, *TagHook, *Fallback;
+static PyObject *TagSyms; /* tag 27 names ("datahike/Datom") -> Symbol */
 static PyObject *Idents; /* full text (":a", "?e") -> interned Keyword/Symbol */
 static int MaxDepth = 512;
 #define IDENTS_MAX 65536
@@ -190,8 +192,32 @@ static PyObject *tagged(dec *d, uint64_t tag, const unsigned char *at, int depth
         return l;
     }
     if (tag == TAG_SELFDESC) return item(d, depth, key);
+    if (tag == 27) { /* ["ns/name", value] -> Tagged(Symbol, value): datoms come this way */
+        PyObject *v = item(d, depth, key);
+        if (!v) return NULL;
+        PyObject *name = NULL, *x = NULL, *r = NULL;
+        if ((PyList_CheckExact(v) || PyTuple_CheckExact(v)) && PySequence_Fast_GET_SIZE(v) == 2) {
+            name = PySequence_Fast_GET_ITEM(v, 0);
+            x = PySequence_Fast_GET_ITEM(v, 1);
+        }
+        if (name && PyUnicode_CheckExact(name)) {
+            PyObject *sym = PyDict_GetItemWithError(TagSyms, name); /* borrowed */
+            if (sym) {
+                Py_INCREF(sym);
+            } else if (!PyErr_Occurred() && (sym = PyObject_CallFunctionObjArgs(Symbol, name, NULL))) {
+                if (PyDict_GET_SIZE(TagSyms) < 1024 && PyDict_SetItem(TagSyms, name, sym) < 0) Py_CLEAR(sym);
+            }
+            if (sym) {
+                r = PyObject_CallFunctionObjArgs(Tagged, sym, x, NULL);
+                Py_DECREF(sym);
+            }
+        }
+        Py_DECREF(v);
+        if (!r) PyErr_Clear(); /* GIVE_UP: cbor.py says what is wrong */
+        return r;
+    }
     switch (tag) {
-    case 1: case 2: case 3: case 4: case 27: case 37: case 1001: case 0x44544C02ULL: break;
+    case 1: case 2: case 3: case 4: case 37: case 1001: case 0x44544C02ULL: break;
     default: return GIVE_UP;
     }
     PyObject *v = item(d, depth, key);
@@ -461,24 +487,26 @@ static PyObject *py_dumps(PyObject *self, PyObject *v) {
 
 static PyObject *py_configure(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *k, *s, *fm, *el, *hook, *fb;
+    PyObject *k, *s, *fm, *el, *tg, *hook, *fb;
     int maxd;
-    if (!PyArg_ParseTuple(args, "OOOOOOi", &k, &s, &fm, &el, &hook, &fb, &maxd)) return NULL;
-    PyObject **slots[] = {&Keyword, &Symbol, &FrozenMap, &EdnList, &TagHook, &Fallback};
-    PyObject *vals[] = {k, s, fm, el, hook, fb};
-    for (int i = 0; i < 6; i++) {
+    if (!PyArg_ParseTuple(args, "OOOOOOOi", &k, &s, &fm, &el, &tg, &hook, &fb, &maxd)) return NULL;
+    PyObject **slots[] = {&Keyword, &Symbol, &FrozenMap, &EdnList, &Tagged, &TagHook, &Fallback};
+    PyObject *vals[] = {k, s, fm, el, tg, hook, fb};
+    for (int i = 0; i < 7; i++) {
         Py_INCREF(vals[i]);
         Py_XSETREF(*slots[i], vals[i]);
     }
     MaxDepth = maxd;
     if (!Idents && !(Idents = PyDict_New())) return NULL;
+    if (!TagSyms && !(TagSyms = PyDict_New())) return NULL;
     PyDict_Clear(Idents);
+    PyDict_Clear(TagSyms);
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"configure", py_configure, METH_VARARGS,
-     "configure(Keyword, Symbol, FrozenMap, EdnList, tag_hook, fallback, max_depth)"},
+     "configure(Keyword, Symbol, FrozenMap, EdnList, Tagged, tag_hook, fallback, max_depth)"},
     {"loads", py_loads, METH_O, "loads(data: bytes) -> the value, or the fallback sentinel"},
     {"dumps", py_dumps, METH_O, "dumps(value) -> CBOR bytes, or the fallback sentinel"},
     {NULL, NULL, 0, NULL},

@@ -591,6 +591,6 @@ if not __import__("os").environ.get("DATALITH_PURE_PYTHON_CBOR"):
     except ImportError:  # a build without the extension: pure Python only
         pass
     else:
-        _cbor_c.configure(Keyword, Symbol, FrozenMap, EdnList, _tag_value, _FALLBACK, MAX_DEPTH)
+        _cbor_c.configure(Keyword, Symbol, FrozenMap, EdnList, Tagged, _tag_value, _FALLBACK, MAX_DEPTH)
         _fast = _cbor_c.loads
         _fast_dumps = _cbor_c.dumps
