@@ -134,6 +134,7 @@ enum { FIND_REL, FIND_COLL, FIND_TUPLE, FIND_SCALAR };
 
 typedef struct q_rel {
     int w;
+    int distinct; /* rows known distinct (set only where it is cheap to know) */
     int *vars;
     size_t n, cap;
     edn_value *rows;
@@ -464,8 +465,10 @@ static int rel_project(Q *q, const q_rel *r, const int *vars, int k,
         if (!o) return dl_err_last()->code;
         for (int j = 0; j < k; j++) o[j] = row[cols[j]];
     }
-    int rc = rel_dedupe(q, p);
+    /* every column of a distinct relation: nothing to remove */
+    int rc = r->distinct && k == r->w ? 0 : rel_dedupe(q, p);
     if (rc) return rc;
+    p->distinct = 1;
     *out = p;
     return 0;
 }
@@ -1282,6 +1285,13 @@ static int eval_pattern(Q *q, q_clause *c, int s, q_rel *R, q_rel **out) {
         q_rel *P;
         rc = pat_probe(q, c, s, NULL, &P);
         if (!rc && blanks) rc = rel_dedupe(q, P);
+        /* one row per datom of a plain snapshot (unique e a v), each
+        ** keeping every position that varies: distinct */
+        if (!rc && c->nt == 3 && q->src[s].db && q->src[s].db->view == 0) {
+            int d = 1;
+            for (int i = 0; i < 3; i++) d &= c->t[i].kind == T_CONST || c->t[i].kind == T_VAR;
+            P->distinct = d;
+        }
         if (!rc && R->w == 0 && R->n == 1) *out = P; /* joining the unit relation */
         else if (!rc) rc = rel_join(q, R, P, out);
     }
@@ -1404,6 +1414,7 @@ static int call_fn(Q *q, const q_clause *c, const edn_value *row,
 static int eval_pred(Q *q, const q_clause *c, q_rel *R, int dsrc, q_rel **out) {
     q_rel *r = rel_new(q, R->w, R->vars);
     if (!r) return DATALITH_ENOMEM;
+    r->distinct = R->distinct; /* a filter keeps rows distinct */
     rel_reserve(q, r, R->n);
     for (size_t i = 0; i < R->n; i++) {
         edn_value res;
@@ -3053,6 +3064,32 @@ static int result_transforms(Q *q, int kind, const q_felem *els, int nel, q_rel 
     return 0;
 }
 
+/* The set of res's rows as vectors, built in place when sort_rel left the
+** rows strictly ascending (the order edn_set would sort them into, so its
+** sort-and-dedupe pass is skipped): one arena block for every cell, one
+** vector value per row pointing into it.  Returns 1 (nothing built) when
+** two neighbours compare equal, so that edn_set decides. */
+static int set_direct(Q *q, const q_rel *res, edn_value *items, edn_value *out) {
+    size_t w = (size_t)res->w;
+    for (size_t i = 1; i < res->n; i++)
+        if (cmp_row_w(rel_row(res, i - 1), rel_row(res, i), res->w) >= 0) return 1;
+    if (res->n > UINT32_MAX - 1) return 1;
+    edn_value *cells = res->n ? dl_arena_alloc(q->a, sizeof(edn_value) * res->n * w) : NULL;
+    if (res->n && !cells) return dl_err_last()->code;
+    if (res->n) memcpy(cells, res->rows, sizeof(edn_value) * res->n * w);
+    for (size_t i = 0; i < res->n; i++) {
+        memset(&items[i], 0, sizeof items[i]);
+        items[i].type = EDN_VECTOR;
+        items[i].n = (uint32_t)w;
+        items[i].u.items = cells + i * w;
+    }
+    memset(out, 0, sizeof *out);
+    out->type = EDN_SET;
+    out->n = (uint32_t)res->n;
+    out->u.items = res->n ? items : NULL;
+    return 0;
+}
+
 static int make_result(Q *q, const qform *f, int kind, q_felem *els, int nel,
                        const int *with, int nwith, q_rel *R, int dsrc, edn_value *out) {
     int pv[128], np = 0, has_agg = 0, rc;
@@ -3198,6 +3235,7 @@ static int make_result(Q *q, const qform *f, int kind, q_felem *els, int nel,
         return dl_err_set(DATALITH_EQUERY, "Count of :keys/:strs/:syms must match count of :find");
     edn_value *items = dl_arena_alloc(q->a, sizeof(edn_value) * (res->n + 1));
     if (!items) return DATALITH_ENOMEM;
+    if (!vec && !f->keys_kind && nel > 0 && set_direct(q, res, items, out) == 0) return 0;
     edn_value keys[64];
     for (int i = 0; f->keys_kind && i < nel; i++) {
         const edn_value *k = &f->keys[i];
