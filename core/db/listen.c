@@ -49,6 +49,12 @@ typedef struct listener {
     dl_listen_fn fn;
     void *ctx;
     int busy, removed;
+    /* Reports start after the commit that was newest at listen: `start`
+    ** until the watcher has processed it (armed = 0), and never one whose
+    ** delivery began before the listener was added (seq). */
+    uint64_t seq;
+    int armed;
+    char start[DL_COMMIT_KEY_MAX];
 } listener;
 
 typedef struct queued {
@@ -73,6 +79,7 @@ typedef struct dl_listen_set {
     char known[DL_COMMIT_KEY_MAX]; /* last commit delivered (or seen) */
     dl_listen_wait_fn waiter;
     void *waiter_ctx;
+    uint64_t seq;       /* listeners added so far */
 } dl_listen_set;
 
 static pthread_mutex_t slot_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -317,6 +324,12 @@ static int build_report(dl_conn *c, const char *key, const dl_commit_meta *m,
 
 /* ---- delivery ---- */
 
+/* Listeners waiting for commit `key` (NULL: any) to pass start now. */
+static void arm(dl_listen_set *s, const char *key) {
+    for (listener *l = s->head; l; l = l->next)
+        if (!l->armed && (!key || strcmp(l->start, key) == 0)) l->armed = 1;
+}
+
 /* Call every listener with the report (CBOR) or with an error status.
 ** Called and returns with s->mu held; returns non-zero if this watcher
 ** must exit (its generation ended meanwhile). */
@@ -324,9 +337,11 @@ static int deliver(dl_listen_set *s, unsigned gen, int status, const uint8_t *cb
                    size_t len) {
     char *enc[3] = {NULL, NULL, NULL};
     size_t enc_len[3] = {0, 0, 0};
+    uint64_t upto = s->seq;
     listener *l = s->head;
     int stop = 0;
-    while (l && l->removed) l = l->next;
+#define SKIPPED(x) ((x)->removed || !(x)->armed || (x)->seq > upto)
+    while (l && SKIPPED(l)) l = l->next;
     while (l && !stop) {
         int fmt = l->fmt, rc = 0;
         l->busy = 1;
@@ -365,8 +380,9 @@ static int deliver(dl_listen_set *s, unsigned gen, int status, const uint8_t *cb
         pthread_cond_broadcast(&s->cv);
         stop = s->gen != gen;
         l = nx;
-        while (l && l->removed) l = l->next;
+        while (l && SKIPPED(l)) l = l->next;
     }
+#undef SKIPPED
     for (int i = 0; i < 3; i++) free(enc[i]);
     return stop || s->gen != gen;
 }
@@ -415,6 +431,7 @@ static int drain_memory(dl_listen_set *s, unsigned gen) {
         s->q_len--;
         snprintf(s->known, sizeof s->known, "%s", q->ckey);
         int stop = deliver(s, gen, 0, q->cbor, q->len);
+        if (!stop) arm(s, q->ckey);
         free(q->cbor);
         free(q);
         if (stop) return 1;
@@ -459,7 +476,8 @@ static int catch_up(dl_listen_set *s, dl_conn *c, unsigned gen, const char *head
         free(m.txdata);
     }
     /* not found (the branch was reset, or too far back): only the newest */
-    if (!rc && !found && n > 1) n = 1;
+    int reset = !rc && !found;
+    if (reset && n > 1) n = 1;
     if (!rc && n && (rc = dl_commit_meta_read(c, keys[n - 1], &m)) == 0) {
         free(m.txdata);
         if (m.parent[0]) rc = dl_commit_meta_read(c, m.parent, &pm);
@@ -487,6 +505,7 @@ static int catch_up(dl_listen_set *s, dl_conn *c, unsigned gen, const char *head
             snprintf(s->known, sizeof s->known, "%s", keys[i]);
             if (q) stop = deliver(s, gen, 0, q->cbor, q->len);
             else if (!skip) stop = deliver(s, gen, 0, (const uint8_t *)b.data, b.len);
+            if (!stop) arm(s, keys[i]);
         }
         if (q) {
             free(q->cbor);
@@ -496,10 +515,12 @@ static int catch_up(dl_listen_set *s, dl_conn *c, unsigned gen, const char *head
     }
     free(pm.txdata);
     free(keys);
+    if (reset && !stop && s->gen == gen) arm(s, NULL); /* their start is gone */
     if (rc && !stop && s->gen == gen) {
         /* tell the listeners (the thread's last error says what failed),
         ** then go on from the head */
         snprintf(s->known, sizeof s->known, "%s", head);
+        arm(s, NULL);
         stop = deliver(s, gen, rc, NULL, 0);
     }
     return stop || s->gen != gen;
@@ -634,23 +655,23 @@ int dl_listen_add(dl_conn *c, const edn_value *key, int fmt, dl_listen_fn fn,
             return rc;
         }
     }
-    if (!s->have_thread) {
-        /* deliveries start after the commit that is newest now */
-        pthread_mutex_unlock(&s->mu);
-        rc = dl_conn_head_now(c, head);
-        pthread_mutex_lock(&s->mu);
-        if (!rc && !s->have_thread) {
-            memcpy(s->known, head, sizeof head);
-            queue_free_all(s);
-            rc = start_watcher(s);
-        }
-        if (rc) {
-            pthread_mutex_unlock(&s->mu);
-            free(l->key);
-            free(l);
-            return rc;
-        }
+    /* deliveries start after the commit that is newest now (read under mu,
+    ** so the watcher's `known` cannot pass it unseen) */
+    rc = dl_conn_head_now(c, head);
+    if (!rc && !s->have_thread) {
+        memcpy(s->known, head, sizeof head);
+        queue_free_all(s);
+        rc = start_watcher(s);
     }
+    if (rc) {
+        pthread_mutex_unlock(&s->mu);
+        free(l->key);
+        free(l);
+        return rc;
+    }
+    l->seq = ++s->seq;
+    l->armed = strcmp(s->known, head) == 0;
+    memcpy(l->start, head, sizeof head);
     /* appended: listeners are called in the order they were added */
     listener **pp = &s->head;
     while (*pp) pp = &(*pp)->next;

@@ -42,6 +42,7 @@ typedef struct rec {
     int transact_once;        /* transact from inside the callback */
     int unlisten_self;        /* unlisten its own key from the callback */
     int release_in_cb;        /* release `conn` from inside the callback */
+    struct rec *add_in_cb;    /* add this listener from inside the callback */
     char key[64];
     int cb_rc;                /* status of the API call made in the callback */
 } rec;
@@ -79,6 +80,13 @@ static void on_report(void *ctx, int status, const char *report, size_t len) {
     if (r->unlisten_self) {
         r->unlisten_self = 0;
         r->cb_rc = datalith_unlisten(r->conn, r->key, strlen(r->key), DATALITH_FORMAT_EDN);
+    }
+    if (r->add_in_cb) {
+        char *out = NULL;
+        r->cb_rc = datalith_listen(r->conn, NULL, 0, DATALITH_FORMAT_EDN, on_report,
+                                   r->add_in_cb, &out, NULL);
+        r->add_in_cb = NULL;
+        datalith_free(out);
     }
     if (r->release_in_cb) {
         r->release_in_cb = 0;
@@ -363,14 +371,29 @@ TEST(reentrant_callbacks) {
     CHECK_EQ_INT(rec_wait(&r2, 1), 1);
     CHECK_EQ_INT(rec_count(&r), 3);
     CHECK_EQ_INT(datalith_unlisten(c, ":re", 3, DATALITH_FORMAT_EDN), DATALITH_ENOTFOUND);
+    /* a listener added while a report is being delivered starts with the
+    ** next commit, not with that report */
+    rec late;
+    rec_init(&late);
+    r2.conn = c;
+    r2.add_in_cb = &late;
+    CHECK_EQ_INT(transact(c, "[{:name \"During\"}]"), 0);
+    CHECK_EQ_INT(rec_wait(&r2, 2), 2);
+    CHECK_EQ_INT(r2.cb_rc, 0);
+    CHECK_EQ_INT(transact(c, "[{:name \"Next\"}]"), 0);
+    CHECK_EQ_INT(rec_wait(&late, 1), 1);
+    CHECK_EQ_INT(rec_wait(&r2, 3), 3);
+    CHECK_EQ_INT(rec_count(&late), 1);
+    CHECK_EQ_INT(count_datoms(late.reports[0], "name", "\"Next\"", 1), 1);
     /* the callback releases the last reference to the connection */
     datalith_conn *c2 = connect_cfg(); /* refs 2 */
     r2.conn = c2;
     r2.release_in_cb = 1;
     datalith_conn_release(c);          /* refs 1: the callback holds the last */
     CHECK_EQ_INT(transact(c2, "[{:name \"Bye\"}]"), 0);
-    CHECK_EQ_INT(rec_wait(&r2, 2), 2);
+    CHECK_EQ_INT(rec_wait(&r2, 4), 4);
     rec_free(&r);
+    rec_free(&late);
     /* the detached watcher exits without calling back again (its
     ** generation ended) */
     rec_free(&r2);
