@@ -375,6 +375,83 @@ TEST(mixed_query_refused) {
     datalith_conn_release(lc);
 }
 
+TEST(settings_reach_the_client) {
+    /* :timeout-ms and :max-response-bytes from the config map */
+    script s = {0};
+    char cfg[512], *out = NULL;
+    s.hold = 1;
+    start(&s);
+    snprintf(cfg, sizeof cfg,
+             "{:store {:backend :file :path \"/x\"} :writer {:backend "
+             ":datahike-server :url \"http://127.0.0.1:%d\" :timeout-ms 150}}",
+             s.port);
+    CHECK_EQ_INT(datalith_create_database(cfg, strlen(cfg), EDN, &out, NULL),
+                 DATALITH_EIO);
+    CHECK(msg_has("timed out after 150 ms"));
+    stop(&s);
+
+    script t = {0};
+    t.reply = "HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n"
+              "{:a \"0123456789012345678901\"}";
+    start(&t);
+    snprintf(cfg, sizeof cfg,
+             "{:store {:backend :file :path \"/x\"} :writer {:backend "
+             ":datahike-server :url \"http://127.0.0.1:%d\" "
+             ":max-response-bytes 20}}", t.port);
+    CHECK_EQ_INT(datalith_create_database(cfg, strlen(cfg), EDN, &out, NULL),
+                 DATALITH_ELIMIT);
+    CHECK(msg_has("limit of 20 bytes"));
+    stop(&t);
+    CHECK(out == NULL);
+}
+
+TEST(report_in_the_callers_format) {
+    /* a JSON caller gets the report as JSON, exactly as the local encoder
+    ** writes the same (config-free) report */
+    char local[512], cfg[1024], *out = NULL, *want;
+    size_t len = 0;
+    snprintf(local, sizeof local, "{:store {:backend :file :path \"%s/wjson\"} "
+             ":schema-flexibility :read}", tmpdir);
+    CHECK_EQ_INT(datalith_create_database(local, strlen(local), EDN, &out, NULL), 0);
+    datalith_free(out);
+    out = NULL;
+    script s = {0};
+    s.n = 1;
+    s.replies[0] = ok(
+        "{:db-before #datahike/DB {:config {:store {:backend :file}} "
+        ":max-eid 0 :max-tx 536870912} "
+        ":db-after #datahike/DB {:config {:store {:backend :file}} "
+        ":max-eid 1 :max-tx 536870913} "
+        ":tx-data [#datahike/Datom [1 :name \"Ada\" 536870913 true]] "
+        ":tempids {:db/current-tx 536870913} :tx-meta nil}");
+    start(&s);
+    snprintf(cfg, sizeof cfg,
+             "{:store {:backend :file :path \"%s/wjson\"} :schema-flexibility "
+             ":read :writer {:backend :datahike-server :url "
+             "\"http://127.0.0.1:%d\"}}", tmpdir, s.port);
+    datalith_conn *c = NULL;
+    char *cfg_json = to_json(cfg);
+    CHECK(cfg_json != NULL);
+    CHECK_EQ_INT(datalith_connect(cfg_json, strlen(cfg_json), JSON, &c), 0);
+    char *tx = to_json("[{:name \"Ada\"}]");
+    CHECK_EQ_INT(datalith_transact(c, tx, strlen(tx), JSON, &out, &len), 0);
+    stop(&s);
+    want = to_json("{:db-before #datahike/DB {:max-eid 0 :max-tx 536870912} "
+                   ":db-after #datahike/DB {:max-eid 1 :max-tx 536870913} "
+                   ":tx-data [#datahike/Datom [1 :name \"Ada\" 536870913 true]] "
+                   ":tempids {:db/current-tx 536870913} :tx-meta nil}");
+    CHECK(out && want && strcmp(out, want) == 0);
+    if (out && want && strcmp(out, want) != 0)
+        fprintf(stderr, "  got  %s\n  want %s\n", out, want);
+    /* the JSON argument reached the server as EDN */
+    CHECK(strstr(body_of(s.requests[0]), "} [{:name \"Ada\"}]]") != NULL);
+    datalith_free(out);
+    datalith_free(want);
+    datalith_free(tx);
+    datalith_free(cfg_json);
+    datalith_conn_release(c);
+}
+
 int main(void) {
     const char *base = getenv("DL_TEST_TMP");
     snprintf(tmpdir, sizeof tmpdir, "%s/dl_test_remote_%d", base ? base : "/tmp",
@@ -390,6 +467,8 @@ int main(void) {
     RUN(remote_peer_handles);
     RUN(remote_peer_missing_database);
     RUN(mixed_query_refused);
+    RUN(settings_reach_the_client);
+    RUN(report_in_the_callers_format);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", tmpdir);
