@@ -360,10 +360,11 @@ static int with_config(dl_arena *a, const edn_value *v, const edn_value *cfg,
 
 /* Decode the config, require a remote mode, call op with [config]. */
 static int config_call(const char *op, const char *config, size_t config_len,
-                       int fmt, dl_arena *a, edn_value *res) {
+                       int fmt, dl_arena *a, edn_value *res, edn_value *given) {
     edn_value cfg, args;
     remote r;
     int rc = route_of(a, config, config_len, fmt, &cfg, &r);
+    if (given) *given = cfg;
     if (rc < 0) return rc;
     if (rc == DL_ROUTE_LOCAL)
         return dl_err_set(DATALITH_EINTERNAL, "remote %s on a local config", op);
@@ -373,13 +374,30 @@ static int config_call(const char *op, const char *config, size_t config_len,
 
 int dl_remote_create_database(const char *config, size_t config_len, int fmt,
                               char **out, size_t *out_len) {
+    static const char *const keep[] = {"writer", "remote-peer"};
     dl_arena a;
-    edn_value res;
+    edn_value res, given;
     int rc;
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
     dl_arena_init(&a, 0);
-    rc = config_call("create-database", config, config_len, fmt, &a, &res);
+    rc = config_call("create-database", config, config_len, fmt, &a, &res, &given);
+    /* The server drops the client-side keys from the completed config it
+    ** answers with; put the caller's back, as a local create keeps them. */
+    for (int i = 0; i < 2 && !rc && res.type == EDN_MAP; i++) {
+        const edn_value *v = edn_map_getk(&given, keep[i]);
+        if (v && !edn_map_getk(&res, keep[i])) {
+            edn_value *kv = dl_arena_alloc(&a, ((size_t)res.n + 1) * 2 * sizeof *kv);
+            if (!kv) {
+                rc = dl_err_last()->code;
+                break;
+            }
+            memcpy(kv, res.u.items, (size_t)res.n * 2 * sizeof *kv);
+            kv[2 * res.n] = edn_keyword_str(keep[i]);
+            kv[2 * res.n + 1] = *v;
+            rc = edn_map(&a, kv, res.n + 1, &res);
+        }
+    }
     if (!rc) rc = dl_api_write(&res, fmt, out, out_len);
     dl_arena_free(&a);
     return rc;
@@ -391,7 +409,7 @@ int dl_remote_delete_database(const char *config, size_t config_len, int fmt) {
     int rc;
     dl_err_clear();
     dl_arena_init(&a, 0);
-    rc = config_call("delete-database", config, config_len, fmt, &a, &res);
+    rc = config_call("delete-database", config, config_len, fmt, &a, &res, NULL);
     dl_arena_free(&a);
     return rc;
 }
@@ -404,7 +422,7 @@ int dl_remote_database_exists(const char *config, size_t config_len, int fmt,
     dl_err_clear();
     if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
     dl_arena_init(&a, 0);
-    rc = config_call("database-exists", config, config_len, fmt, &a, &res);
+    rc = config_call("database-exists", config, config_len, fmt, &a, &res, NULL);
     if (!rc && res.type != EDN_BOOL)
         rc = dl_err_set(DATALITH_EIO, "writer server: /database-exists "
                         "answered %s, not a boolean", edn_type_name(res.type));
