@@ -2905,43 +2905,60 @@ static int cmp_rows(const void *x, const void *y) {
 ** nonzero (rows untouched) when it does not apply or memory is short. */
 static int radix_rows(q_rel *r) {
     size_t n = r->n, w = (size_t)r->w;
-    for (size_t i = 0; i < n; i++)
-        if (r->rows[i * w].type != EDN_INT) return 1;
+    if (n > UINT32_MAX) return 1;
+    int64_t mn = INT64_MAX, mx = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        const edn_value *v = &r->rows[i * w];
+        if (v->type != EDN_INT) return 1;
+        if (v->u.i < mn) mn = v->u.i;
+        if (v->u.i > mx) mx = v->u.i;
+    }
+    /* sort by the offset from the smallest key, 11 bits a pass, only as
+    ** many passes as the key range needs (entity ids: two) */
+    uint64_t range = (uint64_t)mx - (uint64_t)mn;
+    int bits = 0;
+    while (bits < 64 && (range >> bits)) bits++;
+    enum { RB = 11, RN = 1 << RB };
     uint64_t *k = malloc(n * sizeof *k * 2);
     uint32_t *ix = malloc(n * sizeof *ix * 2);
-    size_t *cnt = malloc(65536 * sizeof *cnt);
+    size_t *cnt = malloc(RN * sizeof *cnt);
     edn_value *nr = malloc(n * w * sizeof *nr);
-    if (!k || !ix || !cnt || !nr || n > UINT32_MAX) {
+    if (!k || !ix || !cnt || !nr) {
         free(k), free(ix), free(cnt), free(nr);
         return 1;
     }
     uint64_t *k2 = k + n;
     uint32_t *ix2 = ix + n;
     for (size_t i = 0; i < n; i++) {
-        k[i] = (uint64_t)r->rows[i * w].u.i ^ 0x8000000000000000ull;
+        k[i] = (uint64_t)r->rows[i * w].u.i - (uint64_t)mn;
         ix[i] = (uint32_t)i;
     }
-    for (int sh = 0; sh < 64; sh += 16) {
-        memset(cnt, 0, 65536 * sizeof *cnt);
-        for (size_t i = 0; i < n; i++) cnt[(k[i] >> sh) & 0xffff]++;
-        if (cnt[(k[0] >> sh) & 0xffff] == n) continue;
+    for (int sh = 0; sh < bits; sh += RB) {
+        memset(cnt, 0, RN * sizeof *cnt);
+        for (size_t i = 0; i < n; i++) cnt[(k[i] >> sh) & (RN - 1)]++;
+        if (cnt[(k[0] >> sh) & (RN - 1)] == n) continue;
         size_t sum = 0;
-        for (size_t d = 0; d < 65536; d++) {
+        for (size_t d = 0; d < RN; d++) {
             size_t c = cnt[d];
             cnt[d] = sum;
             sum += c;
         }
         for (size_t i = 0; i < n; i++) {
-            size_t d = cnt[(k[i] >> sh) & 0xffff]++;
+            size_t d = cnt[(k[i] >> sh) & (RN - 1)]++;
             k2[d] = k[i];
             ix2[d] = ix[i];
         }
         uint64_t *tk = k; k = k2; k2 = tk;
         uint32_t *ti = ix; ix = ix2; ix2 = ti;
     }
-    for (size_t i = 0; i < n; i++)
-        memcpy(nr + i * w, r->rows + (size_t)ix[i] * w, w * sizeof *nr);
-    memcpy(r->rows, nr, n * w * sizeof *nr);
+    for (size_t i = 0; i < n; i++) {
+        const edn_value *src = r->rows + (size_t)ix[i] * w;
+        edn_value *dst = nr + i * w;
+        for (size_t c = 0; c < w; c++) dst[c] = src[c];
+    }
+    free(r->rows);
+    r->rows = nr;
+    r->cap = n;
     if (w > 1) {
         for (size_t i = 0; i < n;) {
             size_t j = i + 1;
@@ -2950,7 +2967,7 @@ static int radix_rows(q_rel *r) {
             i = j;
         }
     }
-    free(k < k2 ? k : k2), free(ix < ix2 ? ix : ix2), free(cnt), free(nr);
+    free(k < k2 ? k : k2), free(ix < ix2 ? ix : ix2), free(cnt);
     return 0;
 }
 
