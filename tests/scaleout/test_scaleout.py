@@ -25,6 +25,9 @@ Parts (--only NAME[,NAME] runs some; default all):
             transaction lost, none applied twice
   pgrestart PostgreSQL restarted (pg_ctl restart) under load: clients get
             clear errors during the outage and continue afterwards
+  cutwriter the writer host's link cut for 6 s under load: requests in
+            flight time out, new ones cannot connect, every client goes on
+            afterwards; no acknowledged transaction lost, none applied twice
 
 --long runs the larger load and fault variants (ctest label slow).
 
@@ -818,7 +821,48 @@ def part_pgrestart(net, langs, long=False):
     stop_readers([rdr])
 
 
-PARTS = ["file", "pg", "load", "kill", "pgrestart"]
+def part_cutwriter(net, langs, long=False):
+    """The writer host's link cut while clients transact: requests in flight
+    time out, new ones cannot connect; after the link returns every client
+    goes on, nothing acknowledged is lost, nothing is applied twice."""
+    pg, server, rd, wr = pg_env(net)
+    n, m, cuts = (4, 150, 3) if long else (2, 30, 1)
+    cut_s = 6.0   # longer than the clients' :timeout-ms, so each one meets the cut
+    fast = wr[:wr.rindex("}}")] + ' :timeout-ms 4000 :connect-timeout-ms 2000}}'
+    ranges = [(40000000 + 100000 * i, 40000000 + 100000 * i + 100 * m) for i in range(n)]
+    ps = [txclient("r1" if i % 2 else "r2", fast, "cutw%d" % i, ranges[i][0], 100 * m,
+                   ["--acks", str(m), "--pause-ms", "20"], wait=False) for i in range(n)]
+    for k in range(cuts):
+        wait_acks(ps, (k + 1) * n * m // (cuts + 1), 120)
+        marks = [len(errs(p)) for p in ps]
+        net.cut("writer")
+        try:
+            time.sleep(cut_s)
+        finally:
+            net.restore("writer")
+        for p, mk in zip(ps, marks):
+            deadline = time.monotonic() + 10   # the lines are read asynchronously
+            while len(errs(p)) <= mk and time.monotonic() < deadline:
+                time.sleep(0.05)
+            e = errs(p)[mk:]
+            check(bool(e), "%s met the writer's cut %d: %s" % (p.name, k + 1,
+                                                              e[0][:160] if e else "no error"))
+    for p in ps:
+        p.wait(600)
+    check(all(p.p.returncode == 0 for p in ps),
+          "every client went on after the writer's link returned and reached %d "
+          "acknowledgements" % m)
+    vague = [l for p in ps for l in errs(p) if "writer server" not in l]
+    check(not vague, "every error the clients saw names the writer server (%s)"
+          % (vague[:3] or "all do"))
+    acked, erred = set(), set()
+    for p in ps:
+        acked |= set(acks(p))
+        erred |= {int(l.split()[1]) for l in errs(p)}
+    check_census(rd, ranges, acked, erred, "writer cut")
+
+
+PARTS = ["file", "pg", "load", "kill", "pgrestart", "cutwriter"]
 
 
 def main():
@@ -844,7 +888,7 @@ def main():
             log("== part %s" % p)
             fn = globals()["part_" + p]
             try:
-                if p in ("load", "kill", "pgrestart"):
+                if p in ("load", "kill", "pgrestart", "cutwriter"):
                     fn(net, langs, long=a.long)
                 else:
                     fn(net, langs)
