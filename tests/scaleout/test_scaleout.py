@@ -513,6 +513,7 @@ class Server:
         with open(self.cfg, "w") as f:
             f.write('{:port %d :bind "%s" :token "%s" :stores [%s] :threads 4}\n'
                     % (PORT, Net.addr("writer"), TOKEN, store))
+        atexit.register(lambda: os.path.exists(self.cfg) and os.remove(self.cfg))
         self.proc = None
         self.url = "http://%s:%d" % (Net.addr("writer"), PORT)
 
