@@ -1244,8 +1244,38 @@ static int pat_probe(Q *q, q_clause *c, int s, const q_rel *R, q_rel **out) {
             if (mm.m[cover[oi][k]] == M_CONST || mm.m[cover[oi][k]] == M_BOUND)
                 mm.m[cover[oi][k]] = M_SKIP;
         dl_datom d;
-        int got;
-        while ((got = q_scan_next(&sc, &d)) == 1) {
+        int got = 0;
+        /* nothing left to check (the scan's prefix covers the constants
+        ** and bound values, no repeated variable): the new values go
+        ** straight from the datom into the row */
+        int direct = 1;
+        for (int k = 0; k < c->nt && k < 5; k++) direct &= mm.m[k] == M_SKIP || mm.m[k] == M_NEW;
+        while (direct && (got = q_scan_next(&sc, &d)) == 1) {
+            edn_value *o;
+            if (r->n < r->cap && r->n < q->row_limit) o = r->rows + (r->n++) * (size_t)r->w;
+            else if (!(o = rel_push(q, r))) {
+                rc = dl_err_last()->code;
+                break;
+            }
+            if (w) memcpy(o, row, sizeof(edn_value) * (size_t)w);
+            for (int k = 0; k < c->nt && k < 5; k++) {
+                if (mm.m[k] != M_NEW) continue;
+                edn_value *x = &o[w + mm.arg[k]];
+                switch (k) {
+                case 0: *x = edn_int((int64_t)d.e); break;
+                case 1: *x = edn_keyword(d.a); break;
+                case 2:
+                    if (value_inline(&d.v)) *x = d.v;
+                    else if ((rc = edn_clone(q->a, &d.v, x))) break;
+                    break;
+                case 3: *x = edn_int((int64_t)d.tx); break;
+                default: *x = edn_bool(d.added); break;
+                }
+                if (rc) break;
+            }
+            if (rc) break;
+        }
+        while (!direct && (got = q_scan_next(&sc, &d)) == 1) {
             if (use[0]) f[0].u.i = (int64_t)d.e;
             if (use[1]) f[1].u.sym = d.a;
             f[2] = d.v;
