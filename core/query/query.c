@@ -2447,9 +2447,19 @@ static double now_ms(void) {
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+/* A predicate argument usable as a range bound: a constant, or a
+** variable R binds to one value (a scalar :in input). */
+static const edn_value *range_const(const q_rel *R, const q_term *t) {
+    if (t->kind == T_CONST) return &t->c;
+    if (t->kind != T_VAR || R->n != 1) return NULL;
+    int col = rel_col(R, t->var);
+    return col >= 0 ? &rel_row(R, 0)[col] : NULL;
+}
+
 /* Range pushdown.  For a pattern [?e :a ?v …] about to be scanned with ?v
 ** unbound, :a in AVET with long (or double) values, the pending predicates
-** (< > <= >=) comparing ?v with a constant of that same type bound an AVET
+** (< > <= >=) comparing ?v with a constant of that same type (or a
+** variable bound to one such value, as a scalar :in input) bound an AVET
 ** range scan (inclusive; the predicates still run afterwards, so this only
 ** skips datoms they would reject).  Sets *lo / *hi or leaves them NULL. */
 static void pat_range(Q *q, const q_branch *b, const char *done, const q_clause *c,
@@ -2474,8 +2484,8 @@ static void pat_range(Q *q, const q_branch *b, const char *done, const q_clause 
         if (!gt && !lt) continue;
         const q_term *x = &p->t[0], *y = &p->t[1];
         const edn_value *k;
-        if (x->kind == T_VAR && x->var == v && y->kind == T_CONST) k = &y->c;
-        else if (y->kind == T_VAR && y->var == v && x->kind == T_CONST) k = &x->c, gt = !gt;
+        if (x->kind == T_VAR && x->var == v && (k = range_const(R, y))) ;
+        else if (y->kind == T_VAR && y->var == v && (k = range_const(R, x))) gt = !gt;
         else continue;
         if (k->type != ty || (ty == EDN_FLOAT && isnan(k->u.d))) continue;
         if (gt && (!*lo || edn_compare(k, *lo) > 0)) *lov = *k, *lo = lov;

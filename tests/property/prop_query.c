@@ -7,8 +7,9 @@
 ** comparison predicate (< > <= >=, either argument order), a fully
 ** bound (not …) and an (or …) of two
 ** patterns on one bound variable; :find is a random subset of the bound
-** variables.  The reference evaluator, written here
-** independently of core/query, tries every assignment of the variables
+** variables; the predicate's constant comes half the time as a scalar
+** :in input (range pushdown through a bound input).  The reference
+** evaluator, written here independently of core/query, tries every assignment of the variables
 ** over the value domain and keeps those for which every clause holds.
 ** Both sides' result sets must be equal.  Deterministic seed.
 */
@@ -141,7 +142,7 @@ static int one_case(int it) {
         if (nb == 0) continue;
         /* optional extras on bound variables */
         int pred = rnd(2), pv = bound[rnd((unsigned)nb)], pc = (int)rnd(NV + 2) + (rnd(2) ? E0 : 0);
-        int pop = (int)rnd(4), pflip = (int)rnd(2);
+        int pop = (int)rnd(4), pflip = (int)rnd(2), pin = (int)rnd(2); /* pin: constant as :in ?k */
         static const char *pops[4] = {"<", ">", "<=", ">="};
         /* :find a random non-empty subset of the bound variables, so
         ** variables the planner may project away early occur */
@@ -157,13 +158,17 @@ static int one_case(int it) {
         static const char *vn[3] = {"?x", "?y", "?z"};
         n += (size_t)sprintf(qs + n, "[:find");
         for (int i = 0; i < nfv; i++) n += (size_t)sprintf(qs + n, " %s", vn[fv[i]]);
+        if (pred && pin) n += (size_t)sprintf(qs + n, " :in $ ?k");
         n += (size_t)sprintf(qs + n, " :where");
         for (int i = 0; i < np; i++) {
             pstr(buf, &P[i]);
             n += (size_t)sprintf(qs + n, " %s", buf);
         }
-        if (pred && !pflip) n += (size_t)sprintf(qs + n, " [(%s %s %d)]", pops[pop], vn[pv], pc);
-        if (pred && pflip) n += (size_t)sprintf(qs + n, " [(%s %d %s)]", pops[pop], pc, vn[pv]);
+        char pcs[16];
+        if (pin) strcpy(pcs, "?k");
+        else sprintf(pcs, "%d", pc);
+        if (pred && !pflip) n += (size_t)sprintf(qs + n, " [(%s %s %s)]", pops[pop], vn[pv], pcs);
+        if (pred && pflip) n += (size_t)sprintf(qs + n, " [(%s %s %s)]", pops[pop], pcs, vn[pv]);
         if (neg) {
             pstr(buf, &N);
             n += (size_t)sprintf(qs + n, " (not %s)", buf);
@@ -205,9 +210,12 @@ static int one_case(int it) {
                     en += (size_t)sprintf(exp + en, "]");
                 }
         en += (size_t)sprintf(exp + en, "}");
-        edn_value qv, got, want;
+        edn_value qv, got, want, inv;
         dl_db *dbs[1] = {db};
-        if (edn_read(&a, qs, n, NULL, &qv) || q_run(&a, &qv, dbs, 1, NULL, NULL, &got, NULL)) {
+        char ins[32];
+        int inl = sprintf(ins, "[%d]", pc);
+        if (edn_read(&a, qs, n, NULL, &qv) || edn_read(&a, ins, (size_t)inl, NULL, &inv) ||
+            q_run(&a, &qv, dbs, 1, pred && pin ? &inv : NULL, NULL, &got, NULL)) {
             fprintf(stderr, "case %d: %s failed: %s\n", it, qs, dl_err_last()->message);
             ok = 0;
             break;
