@@ -29,10 +29,12 @@
 **
 ** RULES.  A non-recursive rule call is expanded in place, seeded with the
 ** caller's bound arguments.  A recursive one (or a member of a mutually
-** recursive group) is computed bottom-up by semi-naive iteration: each
-** round evaluates every body once per recursive call in it, that call
-** reading the previous round's new tuples (delta) and the others the whole
-** relation, until no new tuple appears.
+** recursive group) called with bound arguments is evaluated on demand
+** (dm_fixpoint, "demand-driven rules" below): only what those bindings
+** reach.  Called with none, it is computed bottom-up over whole relations
+** by semi-naive iteration: each round evaluates every body once per
+** recursive call in it, that call reading the previous round's new tuples
+** (delta) and the others the whole relation, until no new tuple appears.
 */
 #define _POSIX_C_SOURCE 200809L
 #include "query.h"
