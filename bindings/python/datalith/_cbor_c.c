@@ -66,11 +66,36 @@ static int arg(dec *d, unsigned ai, uint64_t *out) {
 
 static PyObject *item(dec *d, int depth, int key);
 
+/* A direct-mapped cache in front of Idents, keyed by the raw UTF-8 bytes, so
+** that a keyword seen before costs a hash and a memcmp, no allocation. */
+#define SLOTS 512
+#define SLOT_MAX 40
+static struct slot {
+    unsigned char len;
+    char text[SLOT_MAX];
+    PyObject *obj; /* strong reference */
+} Slots[SLOTS];
+
+static unsigned slot_of(const unsigned char *p, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+    return h % SLOTS;
+}
+
 static PyObject *ident(dec *d, int depth) {
     if (d->p >= d->end || (*d->p >> 5) != 3) return GIVE_UP;
     unsigned ai = *d->p++ & 31;
     uint64_t n;
     if (arg(d, ai, &n) || n > (uint64_t)(d->end - d->p) || n == 0) return GIVE_UP;
+    struct slot *sl = NULL;
+    if (n <= SLOT_MAX) {
+        sl = &Slots[slot_of(d->p, (size_t)n)];
+        if (sl->obj && sl->len == n && !memcmp(sl->text, d->p, (size_t)n)) {
+            d->p += n;
+            Py_INCREF(sl->obj);
+            return sl->obj;
+        }
+    }
     PyObject *text = PyUnicode_DecodeUTF8((const char *)d->p, (Py_ssize_t)n, "strict");
     if (!text) {
         PyErr_Clear();
@@ -81,6 +106,12 @@ static PyObject *ident(dec *d, int depth) {
     if (v) {
         Py_DECREF(text);
         Py_INCREF(v);
+        if (sl) {
+            Py_INCREF(v);
+            Py_XSETREF(sl->obj, v);
+            sl->len = (unsigned char)n;
+            memcpy(sl->text, d->p - n, (size_t)n);
+        }
         return v;
     }
     if (PyErr_Occurred()) goto fail;
@@ -501,6 +532,7 @@ static PyObject *py_configure(PyObject *self, PyObject *args) {
     if (!TagSyms && !(TagSyms = PyDict_New())) return NULL;
     PyDict_Clear(Idents);
     PyDict_Clear(TagSyms);
+    for (int i = 0; i < SLOTS; i++) Py_CLEAR(Slots[i].obj);
     Py_RETURN_NONE;
 }
 
