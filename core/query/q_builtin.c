@@ -11,6 +11,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 #include "q_internal.h"
+#include "query.h"
 #include "q_scan.h"
 
 #include "db/schema.h"
@@ -682,6 +683,24 @@ FN(f_missing) {
     return rc;
 }
 
+/* (q query src-or-value …): a nested query.  Database sources become the
+** nested query's databases, in order; every other argument (values, and
+** collection sources as their tuples) its other inputs, in order — so the
+** nested :in lists its $ databases before the rest, or only collections. */
+FN(f_q) {
+    int rc = arity("q", n, 1, 65);
+    if (rc) return rc;
+    dl_db *dbs[64];
+    edn_value in[64], inv;
+    size_t nd = 0, ni = 0;
+    for (int i = 1; i < n; i++) {
+        if (x[i].src >= 0 && srcs[x[i].src].db) dbs[nd++] = srcs[x[i].src].db;
+        else in[ni++] = x[i].src >= 0 ? srcs[x[i].src].coll : x[i].v;
+    }
+    if ((rc = edn_vector(a, in, ni, &inv))) return rc;
+    return q_run(a, &x[0].v, dbs, nd, &inv, NULL, out, NULL);
+}
+
 static const q_builtin builtins[] = {
     {"=", f_eq}, {"==", f_numeq}, {"not=", f_neq}, {"!=", f_neq},
     {"<", f_lt}, {">", f_gt}, {"<=", f_le}, {">=", f_ge},
@@ -700,6 +719,7 @@ static const q_builtin builtins[] = {
     {"re-find", f_re_find}, {"re-matches", f_re_matches}, {"re-seq", f_re_seq},
     {"re-pattern", f_re_pattern},
     {"get-else", f_get_else}, {"get-some", f_get_some}, {"missing?", f_missing},
+    {"q", f_q},
     {NULL, NULL}};
 
 const q_builtin *q_builtin_find(const char *name) {
