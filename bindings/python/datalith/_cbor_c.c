@@ -79,8 +79,18 @@ static struct slot {
 static unsigned slot_of(const unsigned char *p, size_t n) {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
-    return h % SLOTS;
+    return h;
 }
+
+/* The same for short text: strings are immutable, so equal ones can be one
+** object (and its hash, once computed, is kept). */
+#define TEXTS 1024
+#define TEXT_MAX 24
+static struct text_slot {
+    unsigned char len;
+    char text[TEXT_MAX];
+    PyObject *obj; /* strong reference */
+} Texts[TEXTS];
 
 static PyObject *ident(dec *d, int depth) {
     if (d->p >= d->end || (*d->p >> 5) != 3) return GIVE_UP;
@@ -89,7 +99,7 @@ static PyObject *ident(dec *d, int depth) {
     if (arg(d, ai, &n) || n > (uint64_t)(d->end - d->p) || n == 0) return GIVE_UP;
     struct slot *sl = NULL;
     if (n <= SLOT_MAX) {
-        sl = &Slots[slot_of(d->p, (size_t)n)];
+        sl = &Slots[slot_of(d->p, (size_t)n) % SLOTS];
         if (sl->obj && sl->len == n && !memcmp(sl->text, d->p, (size_t)n)) {
             d->p += n;
             Py_INCREF(sl->obj);
@@ -304,8 +314,26 @@ static PyObject *item(dec *d, int depth, int key) {
         return PyBytes_FromStringAndSize((const char *)d->p - n, (Py_ssize_t)n);
     case 3: {
         if (n > (uint64_t)(d->end - d->p)) return GIVE_UP;
+        struct text_slot *sl = NULL;
+        if (n <= TEXT_MAX) { /* short text repeats in results (names, values): share one str */
+            sl = &Texts[slot_of(d->p, (size_t)n) % TEXTS];
+            if (sl->obj && sl->len == n && !memcmp(sl->text, d->p, (size_t)n)) {
+                d->p += n;
+                Py_INCREF(sl->obj);
+                return sl->obj;
+            }
+        }
         PyObject *s = PyUnicode_DecodeUTF8((const char *)d->p, (Py_ssize_t)n, "strict");
-        if (!s) PyErr_Clear();
+        if (!s) {
+            PyErr_Clear();
+            return GIVE_UP;
+        }
+        if (sl) {
+            Py_INCREF(s);
+            Py_XSETREF(sl->obj, s);
+            sl->len = (unsigned char)n;
+            memcpy(sl->text, d->p, (size_t)n);
+        }
         d->p += n;
         return s;
     }
@@ -533,6 +561,7 @@ static PyObject *py_configure(PyObject *self, PyObject *args) {
     PyDict_Clear(Idents);
     PyDict_Clear(TagSyms);
     for (int i = 0; i < SLOTS; i++) Py_CLEAR(Slots[i].obj);
+    for (int i = 0; i < TEXTS; i++) Py_CLEAR(Texts[i].obj);
     Py_RETURN_NONE;
 }
 
