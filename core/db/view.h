@@ -139,6 +139,11 @@ int dl_scan_open(const dl_db *db, dl_index order, const dl_datom *lo,
                  bool reverse, dl_scan **out);
 /* 1 and *out: the next datom; 0: done; negative: an error. */
 int dl_scan_next(dl_scan *s, dl_datom *out);
+/* Re-aim an open forward scan at new bounds in the same order, reusing its
+** cursors; 1 (nothing changed) for a reverse or as-of scan, to be closed
+** and opened instead. */
+int dl_scan_reseek(dl_scan *s, const dl_datom *lo, unsigned lo_nf,
+                   const dl_datom *hi, unsigned hi_nf);
 void dl_scan_close(dl_scan *s);
 
 #endif

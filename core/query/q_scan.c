@@ -49,9 +49,29 @@ int q_scan_open(const dl_db *db, const q_bound *b, q_scan *s) {
                         s->nf ? &s->key : NULL, s->nf, false, &s->sc);
 }
 
+int q_scan_reopen(const dl_db *db, const q_bound *b, q_scan *s) {
+    if (!s->sc || s->range) {
+        q_scan_close(s);
+        return q_scan_open(db, b, s);
+    }
+    dl_index order;
+    dl_datom key;
+    unsigned nf;
+    scan_plan(db, b, &order, &key, &nf);
+    if (order == s->order) {
+        s->key = key;
+        s->nf = nf;
+        int rc = dl_scan_reseek(s->sc, nf ? &s->key : NULL, nf, nf ? &s->key : NULL, nf);
+        if (rc != 1) return rc;
+    }
+    q_scan_close(s);
+    return q_scan_open(db, b, s);
+}
+
 int q_scan_open_range(const dl_db *db, const edn_sym *a, const edn_value *lo,
                       const edn_value *hi, q_scan *s) {
     memset(s, 0, sizeof *s);
+    s->range = 1;
     s->order = DL_AVET;
     s->key.a = a;
     s->key.v = lo ? *lo : edn_nil();

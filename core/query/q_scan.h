@@ -31,6 +31,7 @@ typedef struct q_scan {
     dl_index order;
     dl_datom key, hkey;
     unsigned nf;
+    int range; /* opened by q_scan_open_range */
 } q_scan;
 
 /* Bound components for a scan; pointers may be NULL.  e must be an
@@ -40,6 +41,11 @@ typedef struct q_bound {
 } q_bound;
 
 int q_scan_open(const dl_db *db, const q_bound *b, q_scan *s);
+/* Like q_scan_open on a scan that may already be open (sc non-NULL, or
+** NULL for none): the open scan is re-aimed at the new bounds when the
+** index is the same, without allocating (dl_scan_reseek); else closed and
+** opened.  On error the scan may be left open: q_scan_close it. */
+int q_scan_reopen(const dl_db *db, const q_bound *b, q_scan *s);
 /* An AVET scan of attribute a over values lo..hi, both inclusive, either
 ** NULL for open; the attribute must be in AVET. */
 int q_scan_open_range(const dl_db *db, const edn_sym *a, const edn_value *lo,

@@ -1205,6 +1205,9 @@ static int pat_probe(Q *q, q_clause *c, int s, const q_rel *R, q_rel **out) {
     f[1] = edn_keyword(NULL);
     f[3] = edn_int(0);
     f[4] = edn_bool(false);
+    /* one scan for every row: re-aimed per row without allocating */
+    q_scan sc;
+    sc.sc = NULL;
     for (size_t i = 0; i < nrows && !rc; i++) {
         const edn_value *row = R ? rel_row(R, i) : NULL;
         if (!src->db) {
@@ -1231,11 +1234,12 @@ static int pat_probe(Q *q, q_clause *c, int s, const q_rel *R, q_rel **out) {
         }
         if (b.e && (b.e->type != EDN_INT || b.e->u.i < 0)) continue;
         if (b.a && b.a->type != EDN_KEYWORD) continue;
-        q_scan sc;
-        if (!row && (q->rlo || q->rhi) && b.a && !b.e && !b.v)
+        if (!row && (q->rlo || q->rhi) && b.a && !b.e && !b.v) {
+            q_scan_close(&sc);
             rc = q_scan_open_range(src->db, b.a->u.sym, q->rlo, q->rhi, &sc);
-        else
-            rc = q_scan_open(src->db, &b, &sc);
+        } else {
+            rc = q_scan_reopen(src->db, &b, &sc);
+        }
         if (rc) break;
         /* components the scan's equality prefix guarantees need no check */
         pmode mm = pm;
@@ -1289,8 +1293,8 @@ static int pat_probe(Q *q, q_clause *c, int s, const q_rel *R, q_rel **out) {
             }
         }
         if (got < 0 && !rc) rc = got;
-        q_scan_close(&sc);
     }
+    q_scan_close(&sc);
     return rc;
 }
 
