@@ -1452,9 +1452,35 @@ static int eval_pred(Q *q, const q_clause *c, q_rel *R, int dsrc, q_rel **out) {
     if (!r) return DATALITH_ENOMEM;
     r->distinct = R->distinct; /* a filter keeps rows distinct */
     rel_reserve(q, r, R->n);
+    /* < > <= >= of two longs is compared here; anything else (and any row
+    ** whose values are not both longs) goes through the built-in */
+    int op = -1, col[2] = {-1, -1};
+    if (c->nt == 2) {
+        const char *nm = c->fn->name;
+        op = !strcmp(nm, "<") ? 0 : !strcmp(nm, ">") ? 1 : !strcmp(nm, "<=") ? 2
+           : !strcmp(nm, ">=") ? 3 : -1;
+        for (int k = 0; k < 2 && op >= 0; k++) {
+            if (c->t[k].kind == T_VAR) col[k] = rel_col(R, c->t[k].var);
+            else if (c->t[k].kind != T_CONST) op = -1;
+        }
+    }
     for (size_t i = 0; i < R->n; i++) {
+        const edn_value *row = rel_row(R, i);
+        if (op >= 0) {
+            const edn_value *x = col[0] >= 0 ? &row[col[0]] : &c->t[0].c;
+            const edn_value *y = col[1] >= 0 ? &row[col[1]] : &c->t[1].c;
+            if (x->type == EDN_INT && y->type == EDN_INT) {
+                int64_t a = x->u.i, b = y->u.i;
+                int keep = op == 0 ? a < b : op == 1 ? a > b : op == 2 ? a <= b : a >= b;
+                if (!keep) continue;
+                edn_value *o = rel_push(q, r);
+                if (!o) return dl_err_last()->code;
+                memcpy(o, row, sizeof(edn_value) * (size_t)R->w);
+                continue;
+            }
+        }
         edn_value res;
-        int rc = call_fn(q, c, rel_row(R, i), R, dsrc, &res);
+        int rc = call_fn(q, c, row, R, dsrc, &res);
         if (rc) return rc;
         if (!q_truthy(&res)) continue;
         edn_value *o = rel_push(q, r);
