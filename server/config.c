@@ -176,7 +176,7 @@ static int want_str(cerr *e, const char *key, const edn_value *v, char **out) {
 static const char *const known_keys =
     ":port :bind :token :dev-mode :stores :access-control-allow-origin "
     ":max-body-bytes :read-timeout-ms :threads :max-connections "
-    ":await-max-ms :poll-ms :log-requests";
+    ":await-max-ms :poll-ms :head-wait :log-requests";
 
 static int parse_map(cerr *e, const edn_value *m, srv_config *c) {
     char s[80];
@@ -249,6 +249,11 @@ static int parse_map(cerr *e, const edn_value *m, srv_config *c) {
                 return fail(e, ":log-requests must be true or false, got %s",
                             show(v, s, sizeof s));
             c->log_requests = v->u.b;
+        } else if (!strcmp(nm, "head-wait")) {
+            if (v->type != EDN_BOOL)
+                return fail(e, ":head-wait must be true or false, got %s",
+                            show(v, s, sizeof s));
+            c->no_head_wait = !v->u.b;
         } else if (!strcmp(nm, "max-body-bytes")) {
             if (want_int(e, ":max-body-bytes", v, 1, (int64_t)1 << 40, &x)) return -1;
             c->max_body_bytes = (size_t)x;

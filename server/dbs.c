@@ -13,8 +13,14 @@
 **   recent   the last SRV_RECENT snapshots seen (retained), so a snapshot a
 **            client names by commit id is usually found without a store walk
 **   seq, cv  bumped and broadcast after every commit the server makes;
-**            /await-commit waits on cv and also re-reads the head every
-**            poll-ms so commits of other writers are noticed
+**            /await-commit waits on cv
+**   watcher  while requests wait in /await-commit, one thread per entry
+**            notices commits of OTHER writers (a process writing the store
+**            directly): it blocks in the store's head_wait (inotify for a
+**            directory, LISTEN/NOTIFY for PostgreSQL) for the head it saw
+**            last and bumps seq when the head moved; a store without
+**            head_wait (or :head-wait false) is polled every :poll-ms.  It
+**            exits a second or so after the last waiter left.
 **
 ** Entries are refcounted: the registry holds one reference, each request
 ** using an entry another.
@@ -24,6 +30,7 @@
 
 #include "api/api_util.h"
 #include "db/config.h"
+#include "db/db_internal.h"
 #include "db/tx.h"
 #include "util/error.h"
 
@@ -47,11 +54,18 @@ struct srv_db {
     uint64_t seq;
     dl_db *recent[SRV_RECENT];
     size_t recent_pos;
+    int n_waiting;            /* requests in srv_db_await (under mu) */
+    int watching;             /* a watcher thread runs (under mu) */
+    int gone;                 /* forgotten: the watcher exits (under mu) */
 };
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static srv_db *reg;
 static int stopping;          /* under reg_mu; read by waiters under d->mu */
+static int n_watchers;        /* watcher threads running (under reg_mu) */
+static pthread_cond_t watchers_cv = PTHREAD_COND_INITIALIZER;
+
+#define SRV_WATCH_MS 500      /* one head_wait of the watcher */
 
 int64_t srv_now_ms(void) {
     struct timespec ts;
@@ -216,6 +230,7 @@ void srv_db_forget(const edn_value *config) {
     if (drop) {
         /* wake its waiters: they re-read the head and answer */
         pthread_mutex_lock(&drop->mu);
+        drop->gone = 1;
         drop->seq++;
         pthread_cond_broadcast(&drop->cv);
         pthread_mutex_unlock(&drop->mu);
@@ -303,26 +318,122 @@ int srv_db_write(srv_db *d, int (*fn)(dl_conn *c, void *ctx), void *ctx) {
 
 /* ---- waiting for commits ---- */
 
+static void bump(srv_db *d) {
+    pthread_mutex_lock(&d->mu);
+    d->seq++;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* The watcher thread of entry d (holds a reference to it). */
+static void *head_watch(void *p) {
+    srv_db *d = p;
+    char seen[DL_COMMIT_KEY_MAX] = "", head[DL_COMMIT_KEY_MAX];
+    int idle = 0, first = 1, polling = g_cfg.no_head_wait;
+    for (;;) {
+        pthread_mutex_lock(&reg_mu);
+        int stop = stopping;
+        pthread_mutex_unlock(&reg_mu);
+        pthread_mutex_lock(&d->mu);
+        idle = d->n_waiting ? 0 : idle + 1;
+        if (stop || d->gone || idle > 2) {
+            d->watching = 0;
+            pthread_mutex_unlock(&d->mu);
+            break;
+        }
+        pthread_mutex_unlock(&d->mu);
+        int rc = dl_conn_head_now(d->conn, head);
+        if (rc) head[0] = '\0'; /* e.g. deleted: waiters re-read and see it */
+        /* the first look wakes the waiters too: a commit that happened
+        ** before this thread saw the head must not go unnoticed */
+        if (first || strcmp(head, seen) != 0) {
+            memcpy(seen, head, sizeof seen);
+            first = 0;
+            bump(d);
+        }
+        if (!rc && !polling) {
+            rc = dl_conn_wait_head(d->conn, head, SRV_WATCH_MS);
+            if (rc == DATALITH_EUNSUPPORTED) polling = 1;
+        }
+        if (rc || polling) sleep_ms(g_cfg.poll_ms < SRV_WATCH_MS ? g_cfg.poll_ms
+                                                                  : SRV_WATCH_MS);
+        dl_err_clear();
+    }
+    pthread_mutex_lock(&reg_mu);
+    n_watchers--;
+    pthread_cond_broadcast(&watchers_cv);
+    pthread_mutex_unlock(&reg_mu);
+    srv_db_unref(d);
+    return NULL;
+}
+
+/* Count a waiter in and make sure a watcher runs; 1 if one does. */
+static int waiter_enter(srv_db *d) {
+    int ok;
+    pthread_mutex_lock(&reg_mu);
+    pthread_mutex_lock(&d->mu);
+    d->n_waiting++;
+    ok = d->watching;
+    if (!ok && !stopping && !d->gone) {
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        d->refs++;
+        n_watchers++;
+        if (pthread_create(&t, &at, head_watch, d) == 0) {
+            d->watching = ok = 1;
+        } else {
+            d->refs--;
+            n_watchers--;
+        }
+        pthread_attr_destroy(&at);
+    }
+    pthread_mutex_unlock(&d->mu);
+    pthread_mutex_unlock(&reg_mu);
+    return ok;
+}
+
+static void waiter_leave(srv_db *d) {
+    pthread_mutex_lock(&d->mu);
+    d->n_waiting--;
+    pthread_mutex_unlock(&d->mu);
+}
+
 int srv_db_await(srv_db *d, const uint8_t *known, long timeout_ms, dl_db **out) {
     int64_t deadline = srv_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    /* other writers can only reach a durable store; a memory database
+    ** changes only through this server's own commits (seq) */
+    int mem = dl_conn_is_memory(d->conn);
+    int entered = known && !mem;
+    int watched = mem || (entered && waiter_enter(d));
     for (;;) {
         dl_db *cur = NULL;
         pthread_mutex_lock(&d->mu);
         uint64_t seq = d->seq;
         pthread_mutex_unlock(&d->mu);
         int rc = srv_db_current(d, &cur); /* re-reads the head */
-        if (rc) return rc;
         int64_t now = srv_now_ms();
         pthread_mutex_lock(&reg_mu);
         int stop = stopping;
         pthread_mutex_unlock(&reg_mu);
-        if (!known || memcmp(cur->commit_id, known, 16) != 0 || now >= deadline ||
-            stop) {
+        if (rc || !known || memcmp(cur->commit_id, known, 16) != 0 ||
+            now >= deadline || stop) {
+            if (entered) waiter_leave(d);
+            if (rc) return rc;
             *out = cur;
             return 0;
         }
         dl_db_release(cur);
-        int64_t until = now + g_cfg.poll_ms;
+        /* with a watcher, sleep until a commit (ours or its signal) or
+        ** the deadline; without one, re-read every poll-ms */
+        int64_t until = watched ? deadline : now + g_cfg.poll_ms;
         if (until > deadline) until = deadline;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -356,6 +467,8 @@ void srv_dbs_shutdown(void) {
 
 void srv_dbs_close_all(void) {
     pthread_mutex_lock(&reg_mu);
+    /* watchers see `stopping` within one head_wait and exit */
+    while (n_watchers > 0) pthread_cond_wait(&watchers_cv, &reg_mu);
     srv_db *d = reg;
     reg = NULL;
     pthread_mutex_unlock(&reg_mu);

@@ -46,7 +46,9 @@ typedef struct srv_config {
     int threads;              /* engine operations running at once */
     int max_connections;      /* open connections at once */
     long await_max_ms;        /* cap of /await-commit's timeout */
-    long poll_ms;             /* /await-commit re-reads the head this often */
+    long poll_ms;             /* /await-commit re-reads the head this often
+                              ** when the store has no head_wait */
+    bool no_head_wait;        /* :head-wait false: poll even if it has one */
     bool log_requests;        /* one line per request on stderr */
 } srv_config;
 

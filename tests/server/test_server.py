@@ -722,6 +722,55 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(a.stop(), 0)
             self.assertEqual(b.stop(), 0)
 
+    def await_other_writer(self, waiter, writer, path, rounds):
+        """Latencies (s) from another process's commit (writer, not through
+        `waiter`) to waiter's /await-commit answer; checks each answer."""
+        lat = []
+        for i in range(rounds):
+            head = waiter.edn("/await-commit", "[%s nil 0]" % cfg_edn(path))
+            res = {}
+
+            def wait():
+                res["v"] = waiter.edn("/await-commit", '[%s #uuid "%s" 600000]'
+                                      % (cfg_edn(path), head[Kw("commit-id")].value))
+                res["t"] = time.monotonic()
+
+            t = threading.Thread(target=wait)
+            t.start()
+            time.sleep(0.2 + random.random() * 0.1)
+            rep = writer.edn("/transact", "[%s [{:n %d}]]" % (cfg_edn(path), 100 + i))
+            done = time.monotonic()
+            t.join(120)
+            self.assertFalse(t.is_alive(), "await-commit did not return")
+            self.assertEqual(res["v"][Kw("commit-id")],
+                             rep[Kw("db-after")].value[Kw("commit-id")])
+            lat.append(res["t"] - done)
+        return lat
+
+    def test_await_commit_wakes_on_other_writer(self):
+        # the commits are made by another process (server a, the store's
+        # writer), not through the server waiting (b: head_wait, c: polling)
+        path = os.path.join(TMP, "hw-db")
+        a = Server(TMP, [path], ':token "%s"' % TOKEN).start()
+        b = Server(TMP, [path], ':token "%s"' % TOKEN).start()
+        c = Server(TMP, [path], ':token "%s" :head-wait false :poll-ms 250' % TOKEN).start()
+        try:
+            a.edn("/create-database", "[%s]" % cfg_edn(path))
+            a.edn("/transact", "[%s [{:n 1}]]" % cfg_edn(path))
+            hw = self.await_other_writer(b, a, path, 8)
+            poll = self.await_other_writer(c, a, path, 8)
+            # measured, not asserted (no timing thresholds in tests)
+            if os.environ.get("DL_SERVER_LATENCY"):
+                for name, xs in (("head_wait", hw), ("poll 250 ms", poll)):
+                    xs = sorted(xs)
+                    sys.stderr.write("await-commit wake latency, %s: median %.1f ms, "
+                                     "max %.1f ms (%d commits)\n"
+                                     % (name, 1000 * xs[len(xs) // 2], 1000 * xs[-1], len(xs)))
+        finally:
+            self.assertEqual(a.stop(), 0)
+            self.assertEqual(b.stop(), 0)
+            self.assertEqual(c.stop(), 0)
+
     def test_sigterm_finishes_in_flight(self):
         path = os.path.join(TMP, "term-db")
         srv = Server(TMP, [path], ':token "%s"' % TOKEN).start()
