@@ -31,6 +31,7 @@
 #include "api/api_util.h"
 #include "db/config.h"
 #include "db/db_internal.h"
+#include "db/listen.h"
 #include "db/tx.h"
 #include "util/error.h"
 
@@ -451,6 +452,11 @@ int srv_db_await(srv_db *d, const uint8_t *known, long timeout_ms, dl_db **out) 
         }
         pthread_mutex_unlock(&d->mu);
     }
+}
+
+int srv_db_reports(srv_db *d, const uint8_t known[16], const dl_db *head,
+                   size_t max, dl_arena *a, edn_value *out, int *more) {
+    return dl_listen_reports(d->conn, known, head->commit_key, max, a, out, more);
 }
 
 void srv_dbs_shutdown(void) {

@@ -359,22 +359,67 @@ static int head_value(ctx *c, const dl_db *db, edn_value *out) {
     return 0;
 }
 
+#define SRV_MAX_REPORTS 256 /* reports in one /await-commit answer */
+
+static int report_with_config(ctx *c, const edn_value *config, edn_value *rep);
+
+/* [config known-commit-id timeout-ms] or [… reports?]: with reports? true
+** the answer also carries :reports [<tx report> …] of the commits after
+** known-commit-id (oldest first, at most SRV_MAX_REPORTS, then :more
+** true), shaped like /transact's. */
 static int op_await_commit(ctx *c, const edn_value *args) {
     srv_db *d;
     dl_db *db;
-    if (want_n(c, args, 3, 3, "[config known-commit-id timeout-ms]")) return -1;
+    if (want_n(c, args, 3, 4, "[config known-commit-id timeout-ms reports?]")) return -1;
     const edn_value *known = &args->u.items[1], *to = &args->u.items[2];
+    const edn_value *wr = args->n > 3 ? &args->u.items[3] : NULL;
     if (known->type != EDN_UUID && known->type != EDN_NIL)
         return bad_arg(c, "argument 2 must be a commit id (#uuid) or nil");
     if (to->type != EDN_INT || to->u.i < 0)
         return bad_arg(c, "argument 3 must be a timeout in milliseconds (>= 0)");
+    if (wr && wr->type != EDN_BOOL && wr->type != EDN_NIL)
+        return bad_arg(c, "argument 4 must be true or false (whether to return "
+                          ":reports)");
+    int want = wr && wr->type == EDN_BOOL && wr->u.b;
     long ms = to->u.i > g_cfg.await_max_ms ? g_cfg.await_max_ms : (long)to->u.i;
     if (arg_conn(c, &args->u.items[0], 1, &d)) return -1;
     int rc = srv_db_await(d, known->type == EDN_UUID ? known->u.uuid : NULL, ms, &db);
-    srv_db_unref(d);
-    if (rc) return engine_error(c);
+    if (rc) {
+        srv_db_unref(d);
+        return engine_error(c);
+    }
     rc = head_value(c, db, &c->res->value);
+    if (!rc && want) {
+        edn_value reps = edn_nil(), *kv;
+        int more = 0;
+        const edn_value *h = &c->res->value;
+        /* nil or the head itself: nothing happened after it */
+        if (known->type != EDN_UUID || memcmp(db->commit_id, known->u.uuid, 16) == 0)
+            rc = edn_vector(c->a, NULL, 0, &reps) ? engine_error(c) : 0;
+        else
+            rc = srv_db_reports(d, known->u.uuid, db, SRV_MAX_REPORTS, c->a, &reps,
+                                &more) ? engine_error(c) : 0;
+        for (uint32_t i = 0; !rc && i < reps.n; i++)
+            rc = report_with_config(c, &args->u.items[0],
+                                    (edn_value *)&reps.u.items[i]);
+        if (!rc && !(kv = dl_arena_alloc(c->a, sizeof *kv * 2 * (h->n + 2))))
+            rc = nomem(c);
+        if (!rc) {
+            uint32_t n = h->n;
+            memcpy(kv, h->u.items, sizeof *kv * 2 * n);
+            kv[2 * n] = kw("reports");
+            kv[2 * n + 1] = reps;
+            n++;
+            if (more) {
+                kv[2 * n] = kw("more");
+                kv[2 * n + 1] = edn_bool(1);
+                n++;
+            }
+            if (edn_map(c->a, kv, n, &c->res->value)) rc = engine_error(c);
+        }
+    }
     dl_db_release(db);
+    srv_db_unref(d);
     return rc;
 }
 

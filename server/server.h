@@ -99,6 +99,12 @@ int srv_db_write(srv_db *d, int (*fn)(dl_conn *c, void *ctx), void *ctx);
 int srv_db_await(srv_db *d, const uint8_t *known, long timeout_ms,
                  dl_db **out);
 
+/* The transaction reports of the commits after the one with id `known` up
+** to `head` (a snapshot of d), oldest first, at most max (*more = 1 when
+** some were left): core/db/listen.h dl_listen_reports. */
+int srv_db_reports(srv_db *d, const uint8_t known[16], const dl_db *head,
+                   size_t max, dl_arena *a, edn_value *out, int *more);
+
 /* Forget the database (before it is deleted): later srv_db_get opens it
 ** afresh.  Holders of references keep a released connection. */
 void srv_db_forget(const edn_value *config);

@@ -800,3 +800,71 @@ void dl_listen_conn_closing(dl_conn *c) {
     pthread_mutex_unlock(&s->mu);
     if (free_it) set_free(s);
 }
+
+/* ---- reports for a remote listener (the server's /await-commit) ---- */
+
+int dl_listen_reports(dl_conn *c, const uint8_t known[16], const char *head,
+                      size_t max, dl_arena *a, edn_value *out, int *more) {
+    char (*keys)[DL_COMMIT_KEY_MAX] = NULL;
+    size_t n = 0, cap = 0, nrep = 0;
+    char k[DL_COMMIT_KEY_MAX];
+    dl_commit_meta m, pm;
+    vals reps = {0};
+    int rc = 0, found = 0;
+    *more = 0;
+    memset(&pm, 0, sizeof pm);
+    if (dl_conn_is_memory(c))
+        return dl_err_set(DATALITH_EUNSUPPORTED, "reports of past commits need a "
+                          "durable store (a memory database keeps no commit records)");
+    snprintf(k, sizeof k, "%s", head);
+    while (k[0] && n < LISTEN_MAX_WALK) {
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 16;
+            void *p = realloc(keys, nc * sizeof *keys);
+            if (!p) {
+                rc = dl_err_nomem();
+                break;
+            }
+            keys = p;
+            cap = nc;
+        }
+        if ((rc = dl_commit_meta_read(c, k, &m)) != 0) break;
+        free(m.txdata);
+        if (memcmp(m.id, known, 16) == 0) {
+            found = 1;
+            break;
+        }
+        memcpy(keys[n++], k, sizeof k);
+        memcpy(k, m.parent, sizeof k);
+    }
+    if (!rc && !found && n > 1) n = 1; /* reset: only the newest */
+    if (!rc && n && (rc = dl_commit_meta_read(c, keys[n - 1], &m)) == 0) {
+        free(m.txdata);
+        if (m.parent[0]) rc = dl_commit_meta_read(c, m.parent, &pm);
+    }
+    for (size_t i = n; !rc && i-- > 0;) {
+        dl_buf b = DL_BUF_INIT;
+        edn_value rep;
+        if (nrep == max) {
+            *more = 1;
+            break;
+        }
+        rc = dl_commit_meta_read(c, keys[i], &m);
+        if (!rc && !(pm.max_tx == m.max_tx && pm.hash == m.hash && m.parent[0])) {
+            rc = build_report(c, keys[i], &m, &pm, &b);
+            if (!rc) rc = cbor_read(a, (const uint8_t *)b.data, b.len, NULL, &rep);
+            if (!rc) rc = vals_push(&reps, &rep);
+            if (!rc) nrep++;
+        }
+        dl_buf_free(&b);
+        free(pm.txdata);
+        pm = m;
+        pm.txdata = NULL;
+        free(m.txdata);
+    }
+    free(pm.txdata);
+    free(keys);
+    if (!rc) rc = edn_vector(a, reps.v, reps.n, out);
+    free(reps.v);
+    return rc;
+}

@@ -65,6 +65,18 @@ typedef int (*dl_listen_wait_fn)(void *ctx, dl_conn *c, const char *known,
                                  int timeout_ms);
 void dl_listen_set_waiter(dl_conn *c, dl_listen_wait_fn fn, void *ctx);
 
+/* The reports of the commits after the one whose id is `known` up to
+** commit key `head`, oldest first, in a vector in arena a: built from the
+** commit records exactly as the watcher builds them for commits made
+** elsewhere (tx-data; :tempids {:db/current-tx tx}; :tx-meta
+** {:db/txInstant t}); commits that changed nothing are left out.  At most
+** `max` reports, *more = 1 when later commits were left for another call
+** (the last report's :db-after names where to go on).  When `known` is
+** not on the branch (reset, or further back than the walk limit) only
+** head's report.  Not for memory connections (no commit records). */
+int dl_listen_reports(dl_conn *c, const uint8_t known[16], const char *head,
+                      size_t max, dl_arena *a, edn_value *out, int *more);
+
 /* Called by dl_conn_release for the last reference, before the connection
 ** is freed: drops every listener and stops the watcher. */
 void dl_listen_conn_closing(dl_conn *c);

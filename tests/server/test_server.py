@@ -771,6 +771,55 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(b.stop(), 0)
             self.assertEqual(c.stop(), 0)
 
+    def test_await_commit_reports(self):
+        path = os.path.join(TMP, "reports-db")
+        cfg = cfg_edn(path)
+        srv = Server(TMP, [path], ':token "%s"' % TOKEN).start()
+        try:
+            srv.edn("/create-database", "[%s]" % cfg)
+            head = srv.edn("/await-commit", "[%s nil 0]" % cfg)
+            known = head[Kw("commit-id")].value
+            r1 = srv.edn("/transact", '[%s [{:db/id "a" :n 1 :s "x"} {:n 2}]]' % cfg)
+            eid = r1[Kw("tempids")]["a"]
+            r2 = srv.edn("/transact", "[%s [[:db/retract %d :s \"x\"] [:db/add %d :n 5]]]"
+                         % (cfg, eid, eid))
+            got = srv.edn("/await-commit", '[%s #uuid "%s" 0 true]' % (cfg, known))
+            self.assertEqual(got[Kw("commit-id")], r2[Kw("db-after")].value[Kw("commit-id")])
+            reps = got[Kw("reports")]
+            self.assertEqual(len(reps), 2)
+            self.assertNotIn(Kw("more"), got)
+            for rep, want in zip(reps, (r1, r2)):  # oldest first, /transact's shape
+                for k in ("db-before", "db-after"):
+                    self.assertEqual(rep[Kw(k)].tag, "datahike/DB")
+                    self.assertEqual(rep[Kw(k)].value, want[Kw(k)].value)
+                key = lambda d: write_edn(d)
+                self.assertEqual(sorted(map(key, rep[Kw("tx-data")])),
+                                 sorted(map(key, want[Kw("tx-data")])))
+                tx = want[Kw("db-after")].value[Kw("max-tx")]
+                self.assertEqual(rep[Kw("tempids")], {Kw("db/current-tx"): tx})
+                self.assertIn(Kw("db/txInstant"), rep[Kw("tx-meta")])
+            # the retraction is in the second report, with added? false
+            retracts = [d.value for d in reps[1][Kw("tx-data")] if d.value[4] is False]
+            self.assertEqual(len(retracts), 2)  # :s "x" and the old :n 1
+            # from the middle: only the newer one; from the head or nil: none
+            mid = r1[Kw("db-after")].value[Kw("commit-id")].value
+            got = srv.edn("/await-commit", '[%s #uuid "%s" 0 true]' % (cfg, mid))
+            self.assertEqual([r[Kw("db-after")].value for r in got[Kw("reports")]],
+                             [r2[Kw("db-after")].value])
+            last = r2[Kw("db-after")].value[Kw("commit-id")].value
+            got = srv.edn("/await-commit", '[%s #uuid "%s" 0 true]' % (cfg, last))
+            self.assertEqual(got[Kw("reports")], ())
+            got = srv.edn("/await-commit", "[%s nil 0 true]" % cfg)
+            self.assertEqual(got[Kw("reports")], ())
+            # without the flag the answer is as before
+            got = srv.edn("/await-commit", '[%s #uuid "%s" 0]' % (cfg, known))
+            self.assertNotIn(Kw("reports"), got)
+            status, text, _ = srv.request("POST", "/await-commit",
+                                          '[%s #uuid "%s" 0 7]' % (cfg, known))
+            self.assertEqual(status, 400, text)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
     def test_sigterm_finishes_in_flight(self):
         path = os.path.join(TMP, "term-db")
         srv = Server(TMP, [path], ':token "%s"' % TOKEN).start()
