@@ -108,8 +108,20 @@ static int set_nonblock(int fd) {
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* Connect one address within timeout_ms; 0 or an errno value. */
-static int try_connect(const struct addrinfo *ai, int timeout_ms, int *fd_out) {
+/* poll() one descriptor for `events`, watching o's cancel descriptor too:
+** > 0 ready, 0 timed out, -1 failed (errno), -2 cancelled. */
+static int wait_io(int fd, short events, int timeout_ms, const dl_http_opts *o) {
+    struct pollfd p[2] = {{fd, events, 0},
+                          {o && o->cancel_fd ? *o->cancel_fd : -1, POLLIN, 0}};
+    int r = poll(p, 2, timeout_ms);
+    if (r > 0 && p[1].revents) return -2;
+    return r;
+}
+
+/* Connect one address within timeout_ms; 0 or an errno value (ECANCELED
+** when o's cancel descriptor fired). */
+static int try_connect(const struct addrinfo *ai, int timeout_ms,
+                       const dl_http_opts *o, int *fd_out) {
     int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
     int e;
     if (fd < 0) return errno;
@@ -134,9 +146,12 @@ static int try_connect(const struct addrinfo *ai, int timeout_ms, int *fd_out) {
         return e;
     }
     for (;;) {
-        struct pollfd pfd = {fd, POLLOUT, 0};
-        int r = poll(&pfd, 1, timeout_ms);
-        if (r < 0 && errno == EINTR) continue;
+        int r = wait_io(fd, POLLOUT, timeout_ms, o);
+        if (r == -1 && errno == EINTR) continue;
+        if (r == -2) {
+            close(fd);
+            return ECANCELED;
+        }
         if (r < 0) {
             e = errno;
             close(fd);
@@ -172,10 +187,11 @@ static int http_connect(const dl_http_url *u, const dl_http_opts *o, int *fd) {
                           u->host, g == EAI_SYSTEM ? strerror(errno)
                                                    : gai_strerror(g));
     for (ai = res; ai; ai = ai->ai_next) {
-        e = try_connect(ai, o->connect_timeout_ms, fd);
-        if (e == 0) break;
+        e = try_connect(ai, o->connect_timeout_ms, o, fd);
+        if (e == 0 || e == ECANCELED) break;
     }
     freeaddrinfo(res);
+    if (e == ECANCELED) return dl_err_set(DATALITH_EIO, DL_HTTP_CANCELLED);
     if (e == ETIMEDOUT)
         return dl_err_set(DATALITH_EIO,
                           DL_HTTP_UNREACHABLE "no connection within %d ms",
@@ -187,7 +203,8 @@ static int http_connect(const dl_http_url *u, const dl_http_opts *o, int *fd) {
 
 /* ---- sending ---- */
 
-static int send_all(int fd, const char *p, size_t n, int timeout_ms) {
+static int send_all(int fd, const char *p, size_t n, int timeout_ms,
+                    const dl_http_opts *o) {
     while (n > 0) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w > 0) {
@@ -197,9 +214,9 @@ static int send_all(int fd, const char *p, size_t n, int timeout_ms) {
         }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct pollfd pfd = {fd, POLLOUT, 0};
-            int r = poll(&pfd, 1, timeout_ms);
-            if (r < 0 && errno == EINTR) continue;
+            int r = wait_io(fd, POLLOUT, timeout_ms, o);
+            if (r == -1 && errno == EINTR) continue;
+            if (r == -2) return dl_err_set(DATALITH_EIO, DL_HTTP_CANCELLED);
             if (r == 0)
                 return dl_err_set(DATALITH_EIO,
                                   "timed out after %d ms sending the request",
@@ -246,9 +263,9 @@ static int fill(reader *r) {
         }
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            struct pollfd pfd = {r->fd, POLLIN, 0};
-            int p = poll(&pfd, 1, r->o->read_timeout_ms);
-            if (p < 0 && errno == EINTR) continue;
+            int p = wait_io(r->fd, POLLIN, r->o->read_timeout_ms, r->o);
+            if (p == -1 && errno == EINTR) continue;
+            if (p == -2) return dl_err_set(DATALITH_EIO, DL_HTTP_CANCELLED);
             if (p == 0)
                 return dl_err_set(DATALITH_EIO,
                                   "timed out after %d ms waiting for the "
@@ -513,6 +530,7 @@ static dl_http_opts opts_or_defaults(const dl_http_opts *opts) {
         if (opts->connect_timeout_ms > 0) o.connect_timeout_ms = opts->connect_timeout_ms;
         if (opts->read_timeout_ms > 0) o.read_timeout_ms = opts->read_timeout_ms;
         if (opts->max_response > 0) o.max_response = opts->max_response;
+        o.cancel_fd = opts->cancel_fd;
     }
     return o;
 }
@@ -562,7 +580,7 @@ int dl_http_do(const dl_http_url *u, const dl_http_request *req,
     }
 
     rc = http_connect(u, &o, &fd);
-    if (!rc) rc = send_all(fd, msg.data, msg.len, o.read_timeout_ms);
+    if (!rc) rc = send_all(fd, msg.data, msg.len, o.read_timeout_ms, &o);
     dl_buf_free(&msg);
     if (rc) {
         if (fd >= 0) close(fd);

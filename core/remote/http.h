@@ -48,14 +48,21 @@ typedef struct dl_http_opts {
     int connect_timeout_ms;   /* > 0 */
     int read_timeout_ms;      /* > 0: longest wait for any byte */
     size_t max_response;      /* body limit in bytes */
+    /* NULL, or a descriptor (a pipe's read end) that becomes readable to
+    ** abandon the request from another thread: every wait (connect, send,
+    ** receive) watches it too and then fails with DATALITH_EIO
+    ** DL_HTTP_CANCELLED. */
+    const int *cancel_fd;
 } dl_http_opts;
+
+#define DL_HTTP_CANCELLED "request cancelled"
 
 #define DL_HTTP_DEFAULT_CONNECT_MS 5000
 #define DL_HTTP_DEFAULT_READ_MS 60000
 #define DL_HTTP_DEFAULT_MAX_RESPONSE ((size_t)256 << 20)
 #define DL_HTTP_OPTS_INIT                                                     \
     {DL_HTTP_DEFAULT_CONNECT_MS, DL_HTTP_DEFAULT_READ_MS,                     \
-     DL_HTTP_DEFAULT_MAX_RESPONSE}
+     DL_HTTP_DEFAULT_MAX_RESPONSE, NULL}
 
 /* One request.  `path` is appended to the URL's base path ("/transact");
 ** `token` (may be NULL) is sent as "Authorization: token <token>";

@@ -19,7 +19,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int sv[2];
-    dl_http_opts o = {1000, 1000, 4096};
+    dl_http_opts o = {1000, 1000, 4096, NULL};
     dl_http_response r;
     if (size > 65536) size = 65536; /* fits the socket buffer: no writer thread */
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 0;
