@@ -131,6 +131,9 @@ int dl_db_empty_in(dl_dbenv *env, dl_db **out) {
         dl_db_release(db);
         return rc;
     }
+    /* under :attribute-refs? ids 1-54 belong to the system schema, so the
+    ** first user entity is 55 (Datahike's ue0) */
+    if (env->config.attribute_refs) db->max_eid = DL_SCHEMA_UE0 - 1;
     *out = db;
     return 0;
 }

@@ -152,6 +152,19 @@ TEST(empty_value) {
     dl_db_release(NULL);
 }
 
+/* Under :attribute-refs? the system schema owns ids 1-54, so the first
+** user entity is 55 (reference §0, ue0). */
+TEST(empty_value_attribute_refs) {
+    dl_config c = cfg_of("{:store {:backend :memory :id \"empty-ar\"}"
+                         " :attribute-refs? true}");
+    dl_db *db = NULL;
+    CHECK_EQ_INT(dl_db_empty(&c, &db), 0);
+    if (!db) return;
+    CHECK_EQ_INT(db->max_eid, 54);
+    CHECK_EQ_INT(db->max_tx, 536870912);
+    dl_db_release(db);
+}
+
 TEST(apply_assert_and_avet) {
     dl_config c = cfg_of("{:store {:backend :memory :id \"a\"}}");
     dl_db *e0 = NULL, *d1;
@@ -675,6 +688,7 @@ TEST(fault_silent_tear) {
 int main(void) {
     dl_arena_init(&A, 0);
     RUN(empty_value);
+    RUN(empty_value_attribute_refs);
     RUN(apply_assert_and_avet);
     RUN(apply_retract_history);
     RUN(apply_without_history);
