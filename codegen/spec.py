@@ -31,7 +31,7 @@ OP_KEYS = {"name": True, "doc": True, "status": True, "args": True, "ret": True,
            "stability": True, "remote?": True, "pure?": True, "blocking?": True,
            "since": True, "category": False, "errors": False, "examples": False,
            "fallible?": False, "async?": False, "thread-safety": False,
-           "targets": False, "notes": False}
+           "targets": False, "notes": False, "dispatch": False}
 ARG_KEYS = {"name": True, "type": True, "ownership": True, "doc": True}
 RET_KEYS = {"type": True, "ownership": False, "doc": False}
 ERRREF_KEYS = {"code": True, "when": False}
@@ -39,6 +39,8 @@ EXAMPLE_KEYS = {"call": True, "ret": False, "doc": False}
 TYPE_KEYS = {"doc": True, "c": False}
 TYPE_C_KEYS = ("in", "out", "ret", "decl")
 OVERLAY_KEYS = ("name", "exclude")
+DISPATCH_KEYS = ("remote", "null-error")
+DISPATCH_REMOTE = ("forward", "peer", "unsupported", "custom")
 
 _KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*[?!]?$")
 
@@ -160,6 +162,9 @@ class Op:
             if Keyword("exclude") in ov:
                 self.excluded[t] = ov[Keyword("exclude")]
         self.http_method = "GET" if self.pure else "POST"
+        d = g("dispatch") or {}
+        self.dispatch = {"remote": _kw(d.get(Keyword("remote"))),
+                         "null-error": d.get(Keyword("null-error"))}
 
     @property
     def implemented(self):
@@ -460,6 +465,21 @@ def _validate_op(ck, o, type_names, error_names, names):
 
     for ex in g("examples") or []:
         ck.keys(ex, EXAMPLE_KEYS, getattr(ex, "line", ol), where + " :examples")
+
+    dp = g("dispatch")
+    if dp is not None:
+        if not isinstance(dp, dict) or not dp:
+            ck.err(ol, where, ":dispatch must be a non-empty map")
+        else:
+            for k, v in dp.items():
+                if _kw(k) not in DISPATCH_KEYS:
+                    ck.err(ol, where, ":dispatch: unknown key %s (allowed: :remote :null-error)"
+                           % _show(k))
+                elif _kw(k) == "remote" and _kw(v) not in DISPATCH_REMOTE:
+                    ck.err(ol, where, ":dispatch :remote must be one of %s"
+                           % " ".join(":" + r for r in DISPATCH_REMOTE))
+                elif _kw(k) == "null-error" and not _nonempty_str(v):
+                    ck.err(ol, where, ":dispatch :null-error must be a non-empty string")
 
     tg = g("targets") or {}
     if not isinstance(tg, dict):

@@ -338,5 +338,185 @@ class GenerateTest(unittest.TestCase):
         self.assertIn("`DATALITH_EPARSE` | -3 |", doc)
 
 
+# A spec with snapshot handles for the c_dispatch target.
+DISPATCH_MINI = """
+{:spec-version 1
+ :library {:name "t" :version "1.0.0" :c-prefix "datalith_" :c-macro-prefix "DATALITH_"}
+ :types {:void {:doc "nothing"}
+         :bool {:doc "a truth value" :c {:in ["int {name}"] :out ["int *{name}"]}}
+         :format {:doc "a format" :c {:in ["int {name}"]}}
+         :value {:doc "a value" :c {:in ["const char *{name}" "size_t {name}_len"] :out ["char **{name}" "size_t *{name}_len"]}}
+         :handle/db {:doc "a snapshot" :c {:in ["datalith_db *{name}"] :out ["datalith_db **{name}"]}}}
+ :handles {}
+ :formats [{:name :edn :value 0 :doc "EDN"} {:name :json :value 1 :doc "JSON"}]
+ :errors [{:name :ok :value 0 :doc "success"} {:name :einval :value -2 :doc "bad argument"}]
+ :targets {:c_dispatch {:enabled? true}}
+ :ops [%s]}
+"""
+
+DISPATCH_OP = """{:name %s :status %s :doc "An op."
+        :args [%s]
+        :ret {:type %s :ownership :fresh}
+        :errors [{:code :einval}]
+        %s
+        :stability :stable :since "1.0.0" :remote? %s :pure? true :blocking? false}"""
+
+DB_ARG = '{:name db :type :handle/db :ownership :borrowed :doc "the snapshot"}'
+X_ARG = '{:name x :type :value :ownership :borrowed :doc "a value"}'
+FMT_ARG = '{:name fmt :type :format :ownership :borrowed :doc "the format"}'
+
+
+def dispatch_op(name, args, ret=":value", status=":implemented", remote="true", extra=""):
+    return DISPATCH_OP % (name, status, " ".join(args), ret, extra, remote)
+
+
+def c_dispatch_files(spec):
+    t = targets.load("c_dispatch")
+    return {f.path: f.text for f in t.generate(spec)}
+
+
+def _squash(text):
+    return " ".join(text.split()).replace("( ", "(").replace(" )", ")")
+
+
+class DispatchTest(unittest.TestCase):
+    """The c_dispatch target: core/api/dispatch_gen.c and impl_gen.h."""
+
+    def test_one_entry_point_per_implemented_op_with_the_header_signature(self):
+        s = specmod.load(SPEC_PATH)
+        files = c_dispatch_files(s)
+        c, h = files["core/api/dispatch_gen.c"], files["core/api/impl_gen.h"]
+        self.assertIn("do not edit", c.split("*/")[0])
+        with open(os.path.join(ROOT, "include", "datalith.h")) as f:
+            header = f.read()
+        defs = {}
+        for m in __import__("re").finditer(r"DATALITH_API ([^;{]*?)\b(datalith_\w+)\(([^)]*)\) \{", c):
+            self.assertNotIn(m.group(2), defs, "defined twice")
+            defs[m.group(2)] = _squash("%s%s(%s)" % (m.group(1), m.group(2), m.group(3)))
+        want = [o for o in s.ops if o.implemented and o.fallible]
+        self.assertEqual(sorted(defs), sorted(o.names["c"] for o in want))
+        self.assertGreater(len(want), 20)
+        for o in want:
+            name = o.names["c"]
+            # the declaration in include/datalith.h, as written there
+            m = __import__("re").search(r"DATALITH_API ([^;{]*?)\b%s\(([^)]*)\);" % name, header)
+            self.assertIsNotNone(m, name)
+            self.assertEqual(defs[name], _squash("%s%s(%s)" % (m.group(1), name, m.group(2))))
+            body = c.split(defs[name].split("(")[0].split()[-1] + "(", 1)[1].split("\n}\n", 1)[0]
+            self.assertIn("dl_err_clear();", body, name)
+            impl = "dl_impl_" + name[len("datalith_"):]
+            self.assertIn("return %s(" % impl, body, name)
+            self.assertIn("\n%s(" % impl.replace("dl_impl", "int dl_impl"), "\n" + h, name)
+        # infallible ops stay hand-written
+        for name in ("datalith_version", "datalith_conn_release", "datalith_db_release"):
+            self.assertNotIn(name + "(", c)
+
+    def test_checks_and_forwarding_follow_the_types(self):
+        ops = ", ".join([
+            dispatch_op("peek", [DB_ARG, X_ARG, FMT_ARG]),
+            dispatch_op("view-of", [DB_ARG, X_ARG, FMT_ARG], ret=":handle/db"),
+            dispatch_op("probe", [DB_ARG, FMT_ARG], remote="false",
+                        extra=":dispatch {:remote :unsupported}"),
+            dispatch_op("plain", [X_ARG, FMT_ARG], remote="false"),
+        ])
+        c = c_dispatch_files(specmod.parse(DISPATCH_MINI % ops))["core/api/dispatch_gen.c"]
+        peek = _squash(c.split("datalith_peek(")[1].split("\n}")[0])
+        self.assertIn('if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");', peek)
+        self.assertIn('if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");', peek)
+        self.assertIn('if (DL_REMOTE_HANDLE(db)) /* core/remote */ return dl_rpeer_forward('
+                      '"peek", db, 1, &x, &x_len, fmt, out, out_len);', peek)
+        self.assertIn("return dl_impl_peek(db, x, x_len, fmt, out, out_len);", peek)
+        view = _squash(c.split("datalith_view_of(")[1].split("\n}")[0])
+        self.assertIn('if (!db || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");', view)
+        self.assertIn('return dl_rpeer_view("view-of", db, x, x_len, fmt, out);', view)
+        probe = _squash(c.split("datalith_probe(")[1].split("\n}")[0])
+        self.assertIn('return dl_rpeer_unsupported("probe");', probe)
+        self.assertIn('if (fmt != DATALITH_FORMAT_EDN && fmt != DATALITH_FORMAT_JSON) '
+                      'return dl_err_set(DATALITH_EINVAL, "unknown format %d", fmt);', probe)
+        plain = _squash(c.split("datalith_plain(")[1].split("\n}")[0])
+        self.assertNotIn("DL_REMOTE_HANDLE", plain)
+        self.assertNotIn("unknown format", plain)  # decoding `x` checks the format
+
+    def test_planned_op_generates_nothing(self):
+        ops = ", ".join([dispatch_op("peek", [DB_ARG, X_ARG, FMT_ARG]),
+                         dispatch_op("later", [DB_ARG, X_ARG, FMT_ARG], status=":planned")])
+        files = c_dispatch_files(specmod.parse(DISPATCH_MINI % ops))
+        self.assertIn("datalith_peek(", files["core/api/dispatch_gen.c"])
+        for text in files.values():
+            self.assertNotIn("later", text)
+        # in the real spec too
+        s = specmod.load(SPEC_PATH)
+        c = "\n".join(c_dispatch_files(s).values())
+        planned = [o for o in s.ops if not o.implemented]
+        self.assertTrue(planned)
+        for o in planned:
+            self.assertNotIn(o.names["c"] + "(", c)
+            self.assertNotIn("dl_impl_" + o.names["c"][len("datalith_"):] + "(", c)
+
+    def run_mini(self, ops):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        os.makedirs(os.path.join(tmp, "spec"))
+        path = os.path.join(tmp, "spec", "api.edn")
+        with open(path, "w") as f:
+            f.write(DISPATCH_MINI % ops)
+        out, err = io.StringIO(), io.StringIO()
+        rc = gen.run(root=tmp, spec_path=path, check=True, out=out, err=err)
+        return rc, err.getvalue(), tmp
+
+    def test_refuses_a_handle_op_it_cannot_dispatch(self):
+        # a snapshot op that is not :remote? and does not say how a remote
+        # handle is handled
+        rc, err, tmp = self.run_mini(dispatch_op("peek", [DB_ARG, X_ARG, FMT_ARG], remote="false"))
+        self.assertEqual(rc, 2)
+        self.assertIn("op peek: target c_dispatch", err)
+        self.assertIn(":dispatch {:remote", err)
+        self.assertFalse(os.path.exists(os.path.join(tmp, "core")))
+        # a remote op whose signature has no generic forwarding (two handles)
+        two = '{:name db2 :type :handle/db :ownership :borrowed :doc "another"}'
+        rc, err, _ = self.run_mini(dispatch_op("pair", [DB_ARG, two, FMT_ARG]))
+        self.assertEqual(rc, 2)
+        self.assertIn("op pair: target c_dispatch: no generic remote forwarding", err)
+        # :remote :peer on an op without a handle
+        rc, err, _ = self.run_mini(dispatch_op("solo", [X_ARG, FMT_ARG],
+                                               extra=":dispatch {:remote :peer}"))
+        self.assertEqual(rc, 2)
+        self.assertIn("op solo: target c_dispatch: :dispatch :remote :peer", err)
+
+    def test_dispatch_key_is_validated(self):
+        with self.assertRaises(specmod.SpecError) as cm:
+            specmod.parse(DISPATCH_MINI % dispatch_op(
+                "peek", [DB_ARG, X_ARG, FMT_ARG], extra=":dispatch {:remote :sometimes}"))
+        self.assertIn(":dispatch :remote must be one of", str(cm.exception))
+        with self.assertRaises(specmod.SpecError) as cm:
+            specmod.parse(DISPATCH_MINI % dispatch_op(
+                "peek", [DB_ARG, X_ARG, FMT_ARG], extra=":dispatch {:remote :custom :colour 1}"))
+        self.assertIn(":dispatch: unknown key :colour", str(cm.exception))
+
+    def test_check_covers_the_dispatch(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        for d in ("spec", "include"):
+            os.makedirs(os.path.join(tmp, d))
+        shutil.copy(SPEC_PATH, os.path.join(tmp, "spec", "api.edn"))
+        shutil.copy(os.path.join(ROOT, "include", "datalith.h"), os.path.join(tmp, "include"))
+        out, err = io.StringIO(), io.StringIO()
+        self.assertEqual(gen.run(root=tmp, check=False, out=out, err=err), 0)
+        self.assertEqual(gen.run(root=tmp, check=True, out=out, err=err), 0)
+        p = os.path.join(tmp, "core", "api", "dispatch_gen.c")
+        with open(p) as f:
+            text = f.read()
+        with open(p, "w") as f:
+            f.write(text.replace("dl_err_clear();", "/* hand edit */", 1))
+        out = io.StringIO()
+        self.assertEqual(gen.run(root=tmp, check=True, out=out, err=err), 1)
+        self.assertIn("--- a/core/api/dispatch_gen.c", out.getvalue())
+        self.assertIn("-    /* hand edit */", out.getvalue())
+        # and the committed file is what the spec produces
+        with open(os.path.join(ROOT, "core", "api", "dispatch_gen.c")) as f:
+            self.assertEqual(f.read(), c_dispatch_files(specmod.load(SPEC_PATH))[
+                "core/api/dispatch_gen.c"])
+
+
 if __name__ == "__main__":
     unittest.main()

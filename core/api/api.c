@@ -1,9 +1,11 @@
 /*
-** api.c — the public facade's hand-written entry points: errors, memory,
-** version and value conversion.  Later operations get their entry points
-** generated from spec/api.edn (see codegen/).
+** api.c — the public facade's hand-written entry points: errors, memory
+** and version; and the implementation of value conversion, called by its
+** generated entry point (core/api/dispatch_gen.c, from spec/api.edn).
 */
 #include "datalith.h"
+
+#include "impl_gen.h"
 
 #include "util/arena.h"
 #include "util/buf.h"
@@ -48,17 +50,14 @@ DATALITH_API const char *datalith_version(void) {
     return DATALITH_VERSION_STRING;
 }
 
-DATALITH_API int datalith_value_convert(const char *in, size_t in_len,
-                                        int from, int to, char **out,
-                                        size_t *out_len) {
+int dl_impl_value_convert(const char *in, size_t in_len,
+                          int from, int to, char **out,
+                          size_t *out_len) {
     dl_arena arena;
     dl_buf buf = DL_BUF_INIT;
     edn_value v;
     int rc;
 
-    dl_err_clear();
-    if (!out || (!in && in_len))
-        return dl_err_set(DATALITH_EINVAL, "value_convert: NULL argument");
     dl_arena_init(&arena, 0);
     switch (from) {
     case DATALITH_FORMAT_EDN: rc = edn_read(&arena, in, in_len, NULL, &v); break;

@@ -3,7 +3,10 @@
 ** transactions and raw index access (spec/api.edn: lifecycle, connection,
 ** write, index and schema categories).
 **
-** Every entry point follows one shape: clear the thread's error, decode the
+** The exported entry points are generated (core/api/dispatch_gen.c, from
+** spec/api.edn): they clear the thread's error, check handles and
+** out-pointers, forward remote-peer handles, and call the dl_impl_*
+** functions here.  Every implementation follows one shape: decode the
 ** value arguments (EDN, JSON or CBOR) into a per-call arena, call the
 ** engine, encode the result with the caller's format, free the arena.  So an
 ** error path can never leak and a value handed back is always fresh memory
@@ -16,6 +19,7 @@
 #include "datalith.h"
 
 #include "api_util.h"
+#include "impl_gen.h"
 
 #include "db/config.h"
 #include "db/db.h"
@@ -49,14 +53,12 @@ static int api_config(dl_arena *a, const char *p, size_t n, int fmt,
 
 /* ---- lifecycle ---- */
 
-DATALITH_API int datalith_database_exists(const char *config,
-                                          size_t config_len, int fmt,
-                                          int *out) {
+int dl_impl_database_exists(const char *config,
+                            size_t config_len, int fmt,
+                            int *out) {
     dl_arena a;
     dl_config cfg;
     int rc, exists = 0;
-    dl_err_clear();
-    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
     rc = dl_remote_route(config, config_len, fmt); /* core/remote */
     if (rc < 0) return rc;
     if (rc == DL_ROUTE_PEER)
@@ -94,15 +96,13 @@ static int run_transact(dl_conn *c, const edn_value *tx_data,
     return rc;
 }
 
-DATALITH_API int datalith_create_database(const char *config,
-                                          size_t config_len, int fmt,
-                                          char **out, size_t *out_len) {
+int dl_impl_create_database(const char *config,
+                            size_t config_len, int fmt,
+                            char **out, size_t *out_len) {
     dl_arena a;
     dl_config cfg;
     edn_value done;
     int rc;
-    dl_err_clear();
-    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
     rc = dl_remote_route(config, config_len, fmt); /* core/remote */
     if (rc < 0) return rc;
     if (rc != DL_ROUTE_LOCAL)
@@ -129,12 +129,11 @@ DATALITH_API int datalith_create_database(const char *config,
     return rc;
 }
 
-DATALITH_API int datalith_delete_database(const char *config,
-                                          size_t config_len, int fmt) {
+int dl_impl_delete_database(const char *config,
+                            size_t config_len, int fmt) {
     dl_arena a;
     dl_config cfg;
     int rc;
-    dl_err_clear();
     rc = dl_remote_route(config, config_len, fmt); /* core/remote */
     if (rc < 0) return rc;
     if (rc != DL_ROUTE_LOCAL)
@@ -148,14 +147,12 @@ DATALITH_API int datalith_delete_database(const char *config,
 
 /* ---- connections and snapshots ---- */
 
-DATALITH_API int datalith_connect(const char *config, size_t config_len,
-                                  int fmt, datalith_conn **out) {
+int dl_impl_connect(const char *config, size_t config_len,
+                    int fmt, datalith_conn **out) {
     dl_arena a;
     dl_config cfg;
     dl_conn *c = NULL;
     int rc, route;
-    dl_err_clear();
-    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
     rc = route = dl_remote_route(config, config_len, fmt); /* core/remote */
     if (rc < 0) return rc;
     if (rc == DL_ROUTE_PEER) return dl_rpeer_connect(config, config_len, fmt, out);
@@ -173,11 +170,8 @@ DATALITH_API void datalith_conn_release(datalith_conn *conn) {
     else if (conn) dl_conn_release(TO_CONN(conn));
 }
 
-DATALITH_API int datalith_conn_db(datalith_conn *conn, datalith_db **out) {
+int dl_impl_conn_db(datalith_conn *conn, datalith_db **out) {
     dl_db *db = NULL;
-    dl_err_clear();
-    if (!conn || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
-    if (DL_REMOTE_HANDLE(conn)) return dl_rpeer_conn_db(conn, out);
     int rc = dl_conn_db(TO_CONN(conn), &db);
     if (!rc) *out = (datalith_db *)(void *)db;
     return rc;
@@ -190,9 +184,9 @@ DATALITH_API void datalith_db_release(datalith_db *db) {
 
 /* ---- writes ---- */
 
-DATALITH_API int datalith_transact(datalith_conn *conn, const char *tx,
-                                   size_t tx_len, int fmt, char **out,
-                                   size_t *out_len) {
+int dl_impl_transact(datalith_conn *conn, const char *tx,
+                     size_t tx_len, int fmt, char **out,
+                     size_t *out_len) {
     dl_arena a;
     edn_value in, report;
     const edn_value *tx_data, *tx_meta = NULL;
@@ -200,11 +194,7 @@ DATALITH_API int datalith_transact(datalith_conn *conn, const char *tx,
     dl_tx_report rep;
     int rc;
 
-    dl_err_clear();
     memset(&rep, 0, sizeof rep);
-    if (!conn) return dl_err_set(DATALITH_EINVAL, "NULL connection");
-    if (DL_REMOTE_HANDLE(conn))
-        return dl_rpeer_transact(conn, tx, tx_len, fmt, out, out_len);
     if (dl_remote_conn_writer(TO_CONN(conn)))
         return dl_remote_transact(TO_CONN(conn), tx, tx_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
@@ -233,23 +223,19 @@ done:
 int api_index_datoms(datalith_db *dbh, const char *args, size_t args_len,
                      int fmt, int mode, char **out, size_t *out_len);
 
-DATALITH_API int datalith_datoms(datalith_db *dbh, const char *args,
-                                 size_t args_len, int fmt, char **out,
-                                 size_t *out_len) {
+int dl_impl_datoms(datalith_db *dbh, const char *args,
+                   size_t args_len, int fmt, char **out,
+                   size_t *out_len) {
     return api_index_datoms(dbh, args, args_len, fmt, 0, out, out_len);
 }
 
 /* ---- schema ---- */
 
-DATALITH_API int datalith_schema(datalith_db *dbh, int fmt, char **out,
-                                 size_t *out_len) {
+int dl_impl_schema(datalith_db *dbh, int fmt, char **out,
+                   size_t *out_len) {
     dl_arena a;
     edn_value v;
     int rc;
-    dl_err_clear();
-    if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
-    if (DL_REMOTE_HANDLE(dbh))
-        return dl_rpeer_forward("schema", dbh, 0, NULL, NULL, fmt, out, out_len);
     dl_arena_init(&a, 0);
     rc = dl_schema_to_edn(&a, TO_DB(dbh)->schema, &v);
     if (!rc) rc = dl_api_write(&v, fmt, out, out_len);
@@ -257,16 +243,11 @@ DATALITH_API int datalith_schema(datalith_db *dbh, int fmt, char **out,
     return rc;
 }
 
-DATALITH_API int datalith_reverse_schema(datalith_db *dbh, int fmt, char **out,
-                                         size_t *out_len) {
+int dl_impl_reverse_schema(datalith_db *dbh, int fmt, char **out,
+                           size_t *out_len) {
     dl_arena a;
     edn_value v;
     int rc;
-    dl_err_clear();
-    if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
-    if (DL_REMOTE_HANDLE(dbh))
-        return dl_rpeer_forward("reverse-schema", dbh, 0, NULL, NULL, fmt, out,
-                                out_len);
     dl_arena_init(&a, 0);
     rc = dl_schema_reverse_to_edn(&a, TO_DB(dbh)->schema, &v);
     if (!rc) rc = dl_api_write(&v, fmt, out, out_len);

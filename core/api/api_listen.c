@@ -1,11 +1,14 @@
 /*
 ** api_listen.c — the public facade of transaction listeners: listen and
 ** unlisten (spec/api.edn, category :connection; core/db/listen.h has the
-** contract and the threading rules).
+** contract and the threading rules).  The exported entry points are
+** generated (dispatch_gen.c: error clearing and NULL checks); remote-peer
+** connections are handled here (spec :dispatch {:remote :custom}).
 */
 #include "datalith.h"
 
 #include "api_util.h"
+#include "impl_gen.h"
 
 #include "db/db.h"
 #include "db/listen.h"
@@ -15,16 +18,13 @@
 
 #define TO_CONN(c) ((dl_conn *)(void *)(c))
 
-DATALITH_API int datalith_listen(datalith_conn *conn, const char *key,
-                                 size_t key_len, int fmt,
-                                 datalith_listen_fn cb, void *cb_ctx,
-                                 char **out, size_t *out_len) {
+int dl_impl_listen(datalith_conn *conn, const char *key,
+                   size_t key_len, int fmt,
+                   datalith_listen_fn cb, void *cb_ctx,
+                   char **out, size_t *out_len) {
     dl_arena a;
     edn_value k, done;
     int rc;
-    dl_err_clear();
-    if (!conn || !cb || !out)
-        return dl_err_set(DATALITH_EINVAL, "listen: NULL connection, callback or output");
     if (DL_REMOTE_HANDLE(conn))
         return dl_err_set(DATALITH_EUNSUPPORTED,
                           "listen: not supported on a :remote-peer connection yet");
@@ -40,13 +40,11 @@ DATALITH_API int datalith_listen(datalith_conn *conn, const char *key,
     return rc;
 }
 
-DATALITH_API int datalith_unlisten(datalith_conn *conn, const char *key,
-                                   size_t key_len, int fmt) {
+int dl_impl_unlisten(datalith_conn *conn, const char *key,
+                     size_t key_len, int fmt) {
     dl_arena a;
     edn_value k;
     int rc;
-    dl_err_clear();
-    if (!conn) return dl_err_set(DATALITH_EINVAL, "unlisten: NULL connection");
     if (DL_REMOTE_HANDLE(conn))
         return dl_err_set(DATALITH_ENOTFOUND, "unlisten: no listener on a :remote-peer connection");
     dl_arena_init(&a, 0);

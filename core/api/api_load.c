@@ -14,6 +14,7 @@
 #include "datalith.h"
 
 #include "api_util.h"
+#include "impl_gen.h"
 
 #include "db/db.h"
 #include "db/tx.h"
@@ -26,10 +27,10 @@
 
 #define LOAD_TRIES 8
 
-DATALITH_API int datalith_load_entities(datalith_conn *conn,
-                                        const char *entities,
-                                        size_t entities_len, int fmt,
-                                        char **out, size_t *out_len) {
+int dl_impl_load_entities(datalith_conn *conn,
+                          const char *entities,
+                          size_t entities_len, int fmt,
+                          char **out, size_t *out_len) {
     dl_conn *c = (dl_conn *)(void *)conn;
     dl_arena a;
     edn_value in, report;
@@ -37,10 +38,7 @@ DATALITH_API int datalith_load_entities(datalith_conn *conn,
     dl_tx_report rep;
     int rc;
 
-    dl_err_clear();
     memset(&rep, 0, sizeof rep);
-    if (!conn) return dl_err_set(DATALITH_EINVAL, "NULL connection");
-    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
     if (DL_REMOTE_HANDLE(conn) || dl_remote_conn_writer(c)) /* core/remote */
         return dl_remote_load_entities(conn, entities, entities_len, fmt, out,
                                        out_len);

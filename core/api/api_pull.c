@@ -2,18 +2,19 @@
 ** api_pull.c — the public facade of pull and pull-many (spec/api.edn,
 ** category :pull).
 **
-** Same shape as api_db.c: clear the thread's error, decode the selector and
-** the entity id(s) into a per-call arena, run core/pull, encode the result
-** in the caller's format, free the arena.  The result is fresh memory the
-** caller frees with datalith_free().
+** Same shape as api_db.c (the generated entry points in dispatch_gen.c
+** check the arguments and forward remote-peer snapshots): decode the
+** selector and the entity id(s) into a per-call arena, run core/pull,
+** encode the result in the caller's format, free the arena.  The result
+** is fresh memory the caller frees with datalith_free().
 */
 #include "datalith.h"
 
 #include "api_util.h"
+#include "impl_gen.h"
 
 #include "db/db.h"
 #include "pull/pull.h"
-#include "remote/remote.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -30,14 +31,6 @@ static int api_pull(datalith_db *dbh, const char *selector,
     dl_arena a;
     edn_value pattern, id, result;
     int rc;
-    dl_err_clear();
-    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
-    if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
-    if (DL_REMOTE_HANDLE(dbh)) /* core/remote */
-        return dl_rpeer_forward(many ? "pull-many" : "pull", dbh, 2,
-                                (const char *const[]){selector, ids},
-                                (const size_t[]){selector_len, ids_len}, fmt,
-                                out, out_len);
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, selector, selector_len, fmt, "selector", &pattern);
     if (!rc) rc = dl_api_read(&a, ids, ids_len, fmt, many ? "eids" : "eid", &id);
@@ -49,18 +42,18 @@ static int api_pull(datalith_db *dbh, const char *selector,
     return rc;
 }
 
-DATALITH_API int datalith_pull(datalith_db *db, const char *selector,
-                               size_t selector_len, const char *eid,
-                               size_t eid_len, int fmt, char **out,
-                               size_t *out_len) {
+int dl_impl_pull(datalith_db *db, const char *selector,
+                 size_t selector_len, const char *eid,
+                 size_t eid_len, int fmt, char **out,
+                 size_t *out_len) {
     return api_pull(db, selector, selector_len, eid, eid_len, fmt, out,
                     out_len, 0);
 }
 
-DATALITH_API int datalith_pull_many(datalith_db *db, const char *selector,
-                                    size_t selector_len, const char *eids,
-                                    size_t eids_len, int fmt, char **out,
-                                    size_t *out_len) {
+int dl_impl_pull_many(datalith_db *db, const char *selector,
+                      size_t selector_len, const char *eids,
+                      size_t eids_len, int fmt, char **out,
+                      size_t *out_len) {
     return api_pull(db, selector, selector_len, eids, eids_len, fmt, out,
                     out_len, 1);
 }

@@ -3,20 +3,21 @@
 ** datalith_query_stats and datalith_explain (spec/api.edn, category
 ** :query).
 **
-** Same shape as api_db.c: clear the thread's error, decode the query and
-** the inputs into one per-call arena, run core/query, encode the result in
-** the caller's format, free the arena.  The query may arrive as a vector,
-** a map, or a string holding EDN (in any format, since a string survives
-** JSON and CBOR).
+** Same shape as api_db.c (the generated entry points in dispatch_gen.c
+** check the arguments and forward remote-peer snapshots): decode the query
+** and the inputs into one per-call arena, run core/query, encode the
+** result in the caller's format, free the arena.  The query may arrive as
+** a vector, a map, or a string holding EDN (in any format, since a string
+** survives JSON and CBOR).
 */
 #define _POSIX_C_SOURCE 200809L
 #include "datalith.h"
 
 #include "api_util.h"
+#include "impl_gen.h"
 
 #include "db/db.h"
 #include "query/query.h"
-#include "remote/remote.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -57,20 +58,13 @@ static int aq_stats(dl_arena *a, const edn_value *res, const edn_value *plan,
     return edn_map(a, kv, plan->n + 1, out);
 }
 
-DATALITH_API int datalith_query_stats(const char *query, size_t query_len,
-                                      datalith_db *const *dbs,
-                                      size_t dbs_count, const char *inputs,
-                                      size_t inputs_len, int fmt, char **out,
-                                      size_t *out_len) {
+int dl_impl_query_stats(const char *query, size_t query_len,
+                        datalith_db *const *dbs,
+                        size_t dbs_count, const char *inputs,
+                        size_t inputs_len, int fmt, char **out,
+                        size_t *out_len) {
     dl_arena a;
     edn_value qv, res, plan, st;
-    dl_err_clear();
-    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
-    int rr = dl_rpeer_dbs_remote(dbs, dbs_count); /* core/remote */
-    if (rr)
-        return rr < 0 ? rr
-                      : dl_rpeer_query("query-stats", query, query_len, dbs, dbs_count,
-                                       inputs, inputs_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     int rc = aq_run(&a, query, query_len, dbs, dbs_count, inputs, inputs_len,
                     fmt, &qv, &res, &plan);
@@ -123,20 +117,13 @@ static int aq_explain_text(dl_buf *b, const edn_value *res, const edn_value *pla
     return rc;
 }
 
-DATALITH_API int datalith_explain(const char *query, size_t query_len,
-                                  datalith_db *const *dbs, size_t dbs_count,
-                                  const char *inputs, size_t inputs_len,
-                                  int fmt, char **out, size_t *out_len) {
+int dl_impl_explain(const char *query, size_t query_len,
+                    datalith_db *const *dbs, size_t dbs_count,
+                    const char *inputs, size_t inputs_len,
+                    int fmt, char **out, size_t *out_len) {
     dl_arena a;
     edn_value qv, res, plan;
     dl_buf b = DL_BUF_INIT;
-    dl_err_clear();
-    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
-    int rr = dl_rpeer_dbs_remote(dbs, dbs_count); /* core/remote */
-    if (rr)
-        return rr < 0 ? rr
-                      : dl_rpeer_query("explain", query, query_len, dbs, dbs_count,
-                                       inputs, inputs_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     int rc = aq_run(&a, query, query_len, dbs, dbs_count, inputs, inputs_len,
                     fmt, &qv, &res, &plan);
@@ -152,19 +139,12 @@ DATALITH_API int datalith_explain(const char *query, size_t query_len,
     return rc;
 }
 
-DATALITH_API int datalith_q(const char *query, size_t query_len,
-                            datalith_db *const *dbs, size_t dbs_count,
-                            const char *inputs, size_t inputs_len, int fmt,
-                            char **out, size_t *out_len) {
+int dl_impl_q(const char *query, size_t query_len,
+              datalith_db *const *dbs, size_t dbs_count,
+              const char *inputs, size_t inputs_len, int fmt,
+              char **out, size_t *out_len) {
     dl_arena a;
     edn_value qv, res;
-    dl_err_clear();
-    if (!out) return dl_err_set(DATALITH_EINVAL, "NULL output pointer");
-    int rr = dl_rpeer_dbs_remote(dbs, dbs_count); /* core/remote */
-    if (rr)
-        return rr < 0 ? rr
-                      : dl_rpeer_query("q", query, query_len, dbs, dbs_count,
-                                       inputs, inputs_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     int rc = aq_run(&a, query, query_len, dbs, dbs_count, inputs, inputs_len,
                     fmt, &qv, &res, NULL);

@@ -5,14 +5,16 @@
 ** metrics, tempid, with and db-with.
 **
 ** Every read goes through dl_scan (core/db/view.h), so each works on every
-** view.  The entry points follow api_db.c's shape: clear the error, decode
-** value arguments into a per-call arena, call the engine, encode the result
-** in the caller's format, free the arena.
+** view.  The implementations follow api_db.c's shape (the generated entry
+** points in dispatch_gen.c check the arguments and forward remote-peer
+** snapshots): decode value arguments into a per-call arena, call the
+** engine, encode the result in the caller's format, free the arena.
 */
 #define _POSIX_C_SOURCE 200809L
 #include "datalith.h"
 
 #include "api_util.h"
+#include "impl_gen.h"
 
 #include "db/db.h"
 #include "db/schema.h"
@@ -164,10 +166,6 @@ int api_index_datoms(datalith_db *dbh, const char *args, size_t args_len,
     unsigned nf = 0;
     int rc, empty = 0;
 
-    dl_err_clear();
-    if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
-    if (DL_REMOTE_HANDLE(dbh)) /* core/remote */
-        return dl_rpeer_forward(op, dbh, 1, &args, &args_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     memset(&key, 0, sizeof key);
     rc = dl_api_read(&a, args, args_len, fmt, op, &in);
@@ -239,32 +237,27 @@ done:
     return rc;
 }
 
-DATALITH_API int datalith_seek_datoms(datalith_db *db, const char *args,
-                                      size_t args_len, int fmt, char **out,
-                                      size_t *out_len) {
+int dl_impl_seek_datoms(datalith_db *db, const char *args,
+                        size_t args_len, int fmt, char **out,
+                        size_t *out_len) {
     return api_index_datoms(db, args, args_len, fmt, SCAN_SEEK, out, out_len);
 }
 
-DATALITH_API int datalith_rseek_datoms(datalith_db *db, const char *args,
-                                       size_t args_len, int fmt, char **out,
-                                       size_t *out_len) {
+int dl_impl_rseek_datoms(datalith_db *db, const char *args,
+                         size_t args_len, int fmt, char **out,
+                         size_t *out_len) {
     return api_index_datoms(db, args, args_len, fmt, SCAN_RSEEK, out, out_len);
 }
 
-DATALITH_API int datalith_index_range(datalith_db *dbh, const char *args,
-                                      size_t args_len, int fmt, char **out,
-                                      size_t *out_len) {
+int dl_impl_index_range(datalith_db *dbh, const char *args,
+                        size_t args_len, int fmt, char **out,
+                        size_t *out_len) {
     dl_arena a;
     edn_value in, result;
     dl_db *db = TO_DB(dbh);
     dl_datom lo, hi;
     int rc;
 
-    dl_err_clear();
-    if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
-    if (DL_REMOTE_HANDLE(dbh)) /* core/remote */
-        return dl_rpeer_forward("index-range", dbh, 1, &args, &args_len, fmt,
-                                out, out_len);
     dl_arena_init(&a, 0);
     memset(&lo, 0, sizeof lo);
     memset(&hi, 0, sizeof hi);
@@ -305,11 +298,8 @@ done:
 
 /* ---- views ---- */
 
-DATALITH_API int datalith_history(datalith_db *db, datalith_db **out) {
+int dl_impl_history(datalith_db *db, datalith_db **out) {
     dl_db *v = NULL;
-    dl_err_clear();
-    if (!db || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
-    if (DL_REMOTE_HANDLE(db)) return dl_rpeer_view("history", db, NULL, 0, 0, out);
     int rc = dl_view_history(TO_DB(db), &v);
     if (!rc) *out = TO_H(v);
     return rc;
@@ -321,10 +311,6 @@ static int time_view(datalith_db *db, const char *tp, size_t tp_len, int fmt,
     edn_value v;
     dl_db *view = NULL;
     int rc;
-    dl_err_clear();
-    if (!db || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
-    if (DL_REMOTE_HANDLE(db)) /* core/remote */
-        return dl_rpeer_view(as_of ? "as-of" : "since", db, tp, tp_len, fmt, out);
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, tp, tp_len, fmt, as_of ? "as-of" : "since", &v);
     if (!rc)
@@ -335,15 +321,15 @@ static int time_view(datalith_db *db, const char *tp, size_t tp_len, int fmt,
     return rc;
 }
 
-DATALITH_API int datalith_as_of(datalith_db *db, const char *time_point,
-                                size_t time_point_len, int fmt,
-                                datalith_db **out) {
+int dl_impl_as_of(datalith_db *db, const char *time_point,
+                  size_t time_point_len, int fmt,
+                  datalith_db **out) {
     return time_view(db, time_point, time_point_len, fmt, true, out);
 }
 
-DATALITH_API int datalith_since(datalith_db *db, const char *time_point,
-                                size_t time_point_len, int fmt,
-                                datalith_db **out) {
+int dl_impl_since(datalith_db *db, const char *time_point,
+                  size_t time_point_len, int fmt,
+                  datalith_db **out) {
     return time_view(db, time_point, time_point_len, fmt, false, out);
 }
 
@@ -371,18 +357,12 @@ static int pub_filter_call(void *ctx, const dl_datom *d) {
     return rc;
 }
 
-DATALITH_API int datalith_db_filter(datalith_db *db, datalith_filter_fn pred,
-                                    void *pred_ctx, int fmt,
-                                    datalith_db **out) {
+int dl_impl_db_filter(datalith_db *db, datalith_filter_fn pred,
+                      void *pred_ctx, int fmt,
+                      datalith_db **out) {
     dl_db *v = NULL;
     pub_filter *p;
     int rc;
-    dl_err_clear();
-    if (!db || !pred || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
-    if (DL_REMOTE_HANDLE(db)) return dl_rpeer_unsupported("filter");
-    if (fmt != DATALITH_FORMAT_EDN && fmt != DATALITH_FORMAT_JSON &&
-        fmt != DATALITH_FORMAT_CBOR)
-        return dl_err_set(DATALITH_EINVAL, "unknown format %d", fmt);
     if (!(p = malloc(sizeof *p))) return dl_err_nomem();
     p->fn = pred;
     p->ctx = pred_ctx;
@@ -392,9 +372,7 @@ DATALITH_API int datalith_db_filter(datalith_db *db, datalith_filter_fn pred,
     return rc;
 }
 
-DATALITH_API int datalith_is_filtered(datalith_db *db, int *out) {
-    dl_err_clear();
-    if (!db || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
+int dl_impl_is_filtered(datalith_db *db, int *out) {
     *out = DL_REMOTE_HANDLE(db) ? 0 : dl_view_is_filtered(TO_DB(db)) ? 1 : 0;
     return DATALITH_OK;
 }
@@ -453,20 +431,15 @@ static int entity_reverse_refs(const dl_db *db, uint64_t e, vals *kv,
     return rc;
 }
 
-DATALITH_API int datalith_entity(datalith_db *dbh, const char *eid,
-                                 size_t eid_len, int fmt, char **out,
-                                 size_t *out_len) {
+int dl_impl_entity(datalith_db *dbh, const char *eid,
+                   size_t eid_len, int fmt, char **out,
+                   size_t *out_len) {
     dl_arena a;
     edn_value in, result = edn_nil();
     dl_db *db = TO_DB(dbh);
     uint64_t e = 0;
     int rc, found = 0;
 
-    dl_err_clear();
-    if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
-    if (DL_REMOTE_HANDLE(dbh)) /* core/remote */
-        return dl_rpeer_forward("entity", dbh, 1, &eid, &eid_len, fmt, out,
-                                out_len);
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, eid, eid_len, fmt, "entity", &in);
     if (!rc) rc = resolve_eid(db, &in, &e, &found);
@@ -530,8 +503,8 @@ typedef struct attr_count {
     int64_t n;
 } attr_count;
 
-DATALITH_API int datalith_metrics(datalith_db *dbh, int fmt, char **out,
-                                  size_t *out_len) {
+int dl_impl_metrics(datalith_db *dbh, int fmt, char **out,
+                    size_t *out_len) {
     dl_arena a;
     dl_db *db = TO_DB(dbh);
     attr_count *ac = NULL;
@@ -544,10 +517,6 @@ DATALITH_API int datalith_metrics(datalith_db *dbh, int fmt, char **out,
     edn_value result;
     int rc;
 
-    dl_err_clear();
-    if (!db) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
-    if (DL_REMOTE_HANDLE(dbh)) /* core/remote */
-        return dl_rpeer_forward("metrics", dbh, 0, NULL, NULL, fmt, out, out_len);
     dl_arena_init(&a, 0);
     ents = (vals){&a, NULL, 0, 0};
     rc = dl_scan_open(db, DL_EAVT, NULL, 0, NULL, 0, false, &s);
@@ -617,12 +586,11 @@ DATALITH_API int datalith_metrics(datalith_db *dbh, int fmt, char **out,
 
 static atomic_llong api_last_tempid = -1000000;
 
-DATALITH_API int datalith_tempid(const char *part, size_t part_len, int fmt,
-                                 char **out, size_t *out_len) {
+int dl_impl_tempid(const char *part, size_t part_len, int fmt,
+                   char **out, size_t *out_len) {
     dl_arena a;
     edn_value p, r;
     int rc;
-    dl_err_clear();
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, part, part_len, fmt, "tempid", &p);
     if (!rc && p.type != EDN_KEYWORD)
@@ -656,16 +624,12 @@ static int run_with(dl_db *db, const char *tx, size_t tx_len, int fmt,
     return dl_tx_run(db, tx_data, tx_meta, dl_api_now_ms(), a, rep);
 }
 
-DATALITH_API int datalith_with(datalith_db *dbh, const char *tx, size_t tx_len,
-                               int fmt, char **out, size_t *out_len) {
+int dl_impl_with(datalith_db *dbh, const char *tx, size_t tx_len,
+                 int fmt, char **out, size_t *out_len) {
     dl_arena a;
     dl_tx_report rep;
     edn_value report;
     int rc;
-    dl_err_clear();
-    if (!dbh) return dl_err_set(DATALITH_EINVAL, "NULL snapshot");
-    if (DL_REMOTE_HANDLE(dbh))
-        return dl_rpeer_with(dbh, tx, tx_len, fmt, out, out_len);
     dl_arena_init(&a, 0);
     rc = run_with(TO_DB(dbh), tx, tx_len, fmt, &a, &rep);
     if (!rc) {
@@ -677,14 +641,11 @@ DATALITH_API int datalith_with(datalith_db *dbh, const char *tx, size_t tx_len,
     return rc;
 }
 
-DATALITH_API int datalith_db_with(datalith_db *dbh, const char *tx,
-                                  size_t tx_len, int fmt, datalith_db **out) {
+int dl_impl_db_with(datalith_db *dbh, const char *tx,
+                    size_t tx_len, int fmt, datalith_db **out) {
     dl_arena a;
     dl_tx_report rep;
     int rc;
-    dl_err_clear();
-    if (!dbh || !out) return dl_err_set(DATALITH_EINVAL, "NULL argument");
-    if (DL_REMOTE_HANDLE(dbh)) return dl_rpeer_unsupported("db-with");
     dl_arena_init(&a, 0);
     rc = run_with(TO_DB(dbh), tx, tx_len, fmt, &a, &rep);
     if (!rc) {
