@@ -26,8 +26,7 @@ int dl_impl_listen(datalith_conn *conn, const char *key,
     edn_value k, done;
     int rc;
     if (DL_REMOTE_HANDLE(conn))
-        return dl_err_set(DATALITH_EUNSUPPORTED,
-                          "listen: not supported on a :remote-peer connection yet");
+        return dl_rpeer_listen(conn, key, key_len, fmt, cb, cb_ctx, out, out_len);
     dl_arena_init(&a, 0);
     k = edn_nil();
     rc = key && key_len ? dl_api_read(&a, key, key_len, fmt, "listen key", &k) : 0;
@@ -45,8 +44,7 @@ int dl_impl_unlisten(datalith_conn *conn, const char *key,
     dl_arena a;
     edn_value k;
     int rc;
-    if (DL_REMOTE_HANDLE(conn))
-        return dl_err_set(DATALITH_ENOTFOUND, "unlisten: no listener on a :remote-peer connection");
+    if (DL_REMOTE_HANDLE(conn)) return dl_rpeer_unlisten(conn, key, key_len, fmt);
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, key, key_len, fmt, "unlisten key", &k);
     if (!rc) rc = dl_listen_remove(TO_CONN(conn), &k);

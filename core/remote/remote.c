@@ -14,6 +14,7 @@
 #include "api/api_util.h"
 #include "db/config.h"
 #include "remote/http.h"
+#include "remote/remote_internal.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -27,14 +28,8 @@
 
 /* ---- settings ---- */
 
-/* Where and how to reach the server, from a :writer or :remote-peer map.
-** `token` points into the map's storage. */
-typedef struct remote {
-    char label[DL_HTTP_HOST_MAX + 64]; /* "writer server http://h:p" */
-    dl_http_url url;
-    const char *token;
-    dl_http_opts opts;
-} remote;
+/* Where and how to reach the server (remote_internal.h). */
+typedef dl_remote remote;
 
 static int want_pos_int(const edn_value *m, const char *key, const char *what,
                         int64_t max, int64_t *out) {
@@ -489,6 +484,7 @@ typedef struct rconn {
     dl_arena arena;   /* owns config and the settings' strings */
     edn_value config; /* the map as the caller gave it */
     remote r;
+    struct dl_rlisten *listen; /* rlisten.c */
 } rconn;
 
 typedef struct rdb {
@@ -542,7 +538,10 @@ fail:
 }
 
 void dl_rpeer_conn_release(datalith_conn *conn) {
-    if (DL_REMOTE_HANDLE(conn)) rconn_release(RCONN(conn));
+    if (!DL_REMOTE_HANDLE(conn)) return;
+    /* the handle's listeners end with it (snapshots may keep the rest) */
+    dl_rlisten_close(&RCONN(conn)->listen);
+    rconn_release(RCONN(conn));
 }
 
 /* A new remote snapshot handle for descriptor v of connection c. */
@@ -754,4 +753,29 @@ int dl_rpeer_query(const char *op, const char *query, size_t query_len,
 int dl_rpeer_unsupported(const char *op) {
     return dl_err_set(DATALITH_EUNSUPPORTED,
                       "%s is not supported over :remote-peer", op);
+}
+
+/* ---- for rlisten.c (remote_internal.h) ---- */
+
+int dl_remote_peer_settings(const edn_value *cfg, dl_remote *out) {
+    const edn_value *m = peer_map(cfg);
+    if (!m) return dl_err_set(DATALITH_EINTERNAL, "no :remote-peer in the config");
+    return remote_settings(m, ":remote-peer", out);
+}
+
+int dl_remote_call(const dl_remote *r, const char *op, const edn_value *args,
+                   dl_arena *a, edn_value *out) {
+    return remote_call(r, op, args, a, out);
+}
+
+int dl_remote_local_report(dl_arena *a, const edn_value *rep, edn_value *out) {
+    return local_report(a, rep, out);
+}
+
+const edn_value *dl_rpeer_conn_config(datalith_conn *conn) {
+    return &RCONN(conn)->config;
+}
+
+struct dl_rlisten **dl_rpeer_listen_slot(datalith_conn *conn) {
+    return &RCONN(conn)->listen;
 }

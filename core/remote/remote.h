@@ -117,6 +117,15 @@ int dl_rpeer_query(const char *op, const char *query, size_t query_len,
                    const char *inputs, size_t inputs_len, int fmt, char **out,
                    size_t *out_len);
 
+/* listen / unlisten on a remote-peer handle (rlisten.c): a watcher thread
+** long-polls the server's /await-commit and delivers each commit's report
+** (docs/remote.md); same arguments and threading as datalith_listen. */
+int dl_rpeer_listen(datalith_conn *conn, const char *key, size_t key_len,
+                    int fmt, datalith_listen_fn cb, void *cb_ctx, char **out,
+                    size_t *out_len);
+int dl_rpeer_unlisten(datalith_conn *conn, const char *key, size_t key_len,
+                      int fmt);
+
 /* DATALITH_EUNSUPPORTED "<op> is not supported over :remote-peer". */
 int dl_rpeer_unsupported(const char *op);
 

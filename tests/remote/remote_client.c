@@ -21,12 +21,19 @@
 **                                      difference
 **   remote_client expect-error CFG OP  OP (create|tx|connect): prints the
 **                                      status name and message of the failure
+**   remote_client listen CFG           connects, listens; prints "ready",
+**                                      then one line per callback: "report
+**                                      <EDN>" or "error <STATUS> <message>";
+**                                      stdin lines: "unlisten", "listen"
+**                                      (again: prints "ready"), "release",
+**                                      "quit"
 **
 ** Exit status 0 on success; 1 with a message on stderr otherwise.
 */
 #define _POSIX_C_SOURCE 200809L
 #include "datalith.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +302,61 @@ static int cmd_compare(const char *peer, const char *local, const char *tp) {
     return differ;
 }
 
+/* ---- listen ---- */
+
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_report(void *ctx, int status, const char *report, size_t len) {
+    (void)ctx;
+    pthread_mutex_lock(&out_mu);
+    if (status) {
+        const datalith_error *e = datalith_error_last();
+        printf("error %s %s\n", datalith_status_name(status), e->message);
+    } else {
+        printf("report %.*s\n", (int)len, report);
+    }
+    fflush(stdout);
+    pthread_mutex_unlock(&out_mu);
+}
+
+static void say(const char *what) {
+    pthread_mutex_lock(&out_mu);
+    printf("%s\n", what);
+    fflush(stdout);
+    pthread_mutex_unlock(&out_mu);
+}
+
+static int cmd_listen(const char *cfg) {
+    datalith_conn *c = open_conn(cfg);
+    char *key = NULL, line[256];
+    size_t klen = 0;
+    if (datalith_listen(c, NULL, 0, EDN, on_report, NULL, &key, &klen)) fail("listen");
+    say("ready");
+    while (fgets(line, sizeof line, stdin)) {
+        if (strncmp(line, "unlisten", 8) == 0) {
+            if (!key || datalith_unlisten(c, key, klen, EDN)) fail("unlisten");
+            datalith_free(key);
+            key = NULL;
+            say("unlistened");
+        } else if (strncmp(line, "listen", 6) == 0) {
+            datalith_free(key);
+            key = NULL;
+            if (datalith_listen(c, NULL, 0, EDN, on_report, NULL, &key, &klen))
+                fail("listen");
+            say("ready");
+        } else if (strncmp(line, "release", 7) == 0) {
+            datalith_conn_release(c);
+            c = NULL;
+            say("released");
+        } else if (strncmp(line, "quit", 4) == 0) {
+            break;
+        }
+    }
+    datalith_free(key);
+    if (c) datalith_conn_release(c);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "create") == 0) return cmd_create(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "delete") == 0) return cmd_delete(argv[2]);
@@ -307,6 +369,7 @@ int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "outage") == 0) return cmd_outage(argv[2]);
     if (argc >= 5 && strcmp(argv[1], "compare") == 0)
         return cmd_compare(argv[2], argv[3], argv[4]);
+    if (argc >= 3 && strcmp(argv[1], "listen") == 0) return cmd_listen(argv[2]);
     if (argc >= 4 && strcmp(argv[1], "expect-error") == 0)
         return cmd_expect_error(argv[2], argv[3]);
     fprintf(stderr, "usage: see the comment at the top of remote_client.c\n");

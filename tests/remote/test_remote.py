@@ -45,11 +45,12 @@ class Server:
     def __init__(self, tmp, store):
         self.tmp, self.store, self.proc, self.port = tmp, store, None, None
 
-    def start(self):
+    def start(self, port=0):
+        """port: 0 for any free one, or the port of a previous start."""
         path = os.path.join(self.tmp, "server-%d.edn" % random.randrange(1 << 30))
         with open(path, "w") as f:
-            f.write('{:port 0 :bind "127.0.0.1" :token %s :stores [{:backend :file :path %s}]}'
-                    % (edn_str(TOKEN), edn_str(self.store)))
+            f.write('{:port %d :bind "127.0.0.1" :token %s :stores [{:backend :file :path %s}]}'
+                    % (port, edn_str(TOKEN), edn_str(self.store)))
         self.proc = subprocess.Popen([SERVER, path], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         line = b""
@@ -82,6 +83,58 @@ class Server:
         if self.proc:
             self.proc.stdout.close()
             self.proc.stderr.close()
+
+
+class Listener:
+    """A `remote_client listen CFG` process; its output lines arrive in a
+    queue read by a thread (so a test waits for a line with a timeout)."""
+
+    def __init__(self, cfg):
+        import queue
+        self.lines = queue.Queue()
+        self.proc = subprocess.Popen([CLIENT, "listen", cfg], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.decode().rstrip("\n"))
+        self.lines.put(None)
+
+    def next(self, timeout=60):
+        import queue
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("no line from the listener within %d s" % timeout)
+        if line is None:
+            raise AssertionError("listener exited: " + self.proc.stderr.read().decode())
+        return line
+
+    def send(self, cmd):
+        self.proc.stdin.write((cmd + "\n").encode())
+        self.proc.stdin.flush()
+
+    def quit(self):
+        self.send("quit")
+        self.proc.stdin.close()
+        self.proc.wait(60)
+        err = self.proc.stderr.read().decode()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            if bad in err:
+                raise AssertionError("sanitizer report from the listener:\n" + err)
+        return self.proc.returncode
+
+
+DATOM = re.compile(r"#datahike/Datom \[[^\]]*\]")
+
+
+def after_id(report):
+    return re.search(r':db-after #datahike/DB \{[^}]*:commit-id #uuid "([0-9a-f-]+)"',
+                     report).group(1)
 
 
 def client(*args, check=True):
@@ -187,6 +240,72 @@ class RemoteTest(unittest.TestCase):
         local = client("expect-error", local_cfg, bad)
         self.assertEqual(remote, local)
         self.assertTrue(remote.startswith("DATALITH_E"), remote)
+
+    def check_report(self, got, want):
+        """A listener's report against the /transact report of the same
+        commit: same :db-before / :db-after, same datoms."""
+        self.assertTrue(got.startswith("report {"), got)
+        for k in ("db-before", "db-after"):
+            pat = r":%s (#datahike/DB \{[^}]*\})" % k
+            self.assertEqual(re.search(pat, got).group(1), re.search(pat, want).group(1))
+        self.assertEqual(sorted(DATOM.findall(got)), sorted(DATOM.findall(want)))
+        self.assertNotIn(":config", got)
+
+    def test_remote_peer_listen(self):
+        self.create()
+        lis = Listener(self.peer_cfg())
+        try:
+            self.assertEqual(lis.next(), "ready")
+            # commits made through the server by other clients, in order
+            reps = [client("transact", self.peer_cfg() if k % 2 else self.writer_cfg(),
+                           '[{:tag "L" :i %d}]' % k) for k in range(1, 6)]
+            for want in reps:
+                self.check_report(lis.next(), want)
+            # a retraction arrives with added? false
+            eid = re.search(r"#datahike/Datom \[(\d+) :tag", reps[0]).group(1)
+            rep = client("transact", self.peer_cfg(), "[[:db/retract %s :i 1]]" % eid)
+            got = lis.next()
+            self.check_report(got, rep)
+            self.assertRegex(got, r"#datahike/Datom \[%s :i 1 \d+ false\]" % eid)
+            # unlisten stops it: the commit made now reaches nobody, and a new
+            # listener's first report is the commit after it
+            lis.send("unlisten")
+            self.assertEqual(lis.next(), "unlistened")
+            missed = client("transact", self.peer_cfg(), '[{:tag "M" :i 1}]')
+            lis.send("listen")
+            self.assertEqual(lis.next(), "ready")
+            seen = client("transact", self.peer_cfg(), '[{:tag "M" :i 2}]')
+            got = lis.next()
+            self.assertNotEqual(after_id(got), after_id(missed))
+            self.check_report(got, seen)
+            # release stops it too (promptly: the long-poll is abandoned)
+            lis.send("release")
+            self.assertEqual(lis.next(), "released")
+            client("transact", self.peer_cfg(), '[{:tag "M" :i 3}]')
+        finally:
+            self.assertEqual(lis.quit(), 0)
+
+    def test_remote_peer_listen_server_restart(self):
+        self.create()
+        lis = Listener(self.peer_cfg())
+        try:
+            self.assertEqual(lis.next(), "ready")
+            first = client("transact", self.peer_cfg(), '[{:tag "R" :i 1}]')
+            self.check_report(lis.next(), first)
+            port = self.server.port
+            self.server.stop(signal.SIGKILL)
+            line = lis.next()
+            self.assertTrue(line.startswith("error DATALITH_EIO writer server %s"
+                                            % self.server.url()), line)
+            # a commit made while the server is away (directly on the store)
+            down = client("transact", self.local_cfg(), '[{:tag "R" :i 2}]')
+            self.server.start(port)
+            up = client("transact", self.peer_cfg(), '[{:tag "R" :i 3}]')
+            # delivery resumes from the last report: nothing lost, in order
+            self.check_report(lis.next(), down)
+            self.check_report(lis.next(), up)
+        finally:
+            self.assertEqual(lis.quit(), 0)
 
     def test_remote_peer_equals_local(self):
         self.create()
