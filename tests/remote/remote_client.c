@@ -27,6 +27,13 @@
 **                                      stdin lines: "unlisten", "listen"
 **                                      (again: prints "ready"), "release",
 **                                      "quit"
+**   remote_client listen-self CFG MODE listens; the callback's first report
+**                                      prints "report <EDN>", then the
+**                                      callback itself unlistens (MODE
+**                                      unlisten) or releases the connection
+**                                      (MODE release) and prints "done";
+**                                      later callbacks print "late"; exits
+**                                      on stdin "quit"
 **
 ** Exit status 0 on success; 1 with a message on stderr otherwise.
 */
@@ -357,6 +364,44 @@ static int cmd_listen(const char *cfg) {
     return 0;
 }
 
+typedef struct self_ctx {
+    datalith_conn *conn;
+    char *key;
+    size_t klen;
+    int release, calls;
+} self_ctx;
+
+static void on_self(void *ctx, int status, const char *report, size_t len) {
+    self_ctx *x = ctx;
+    if (status) return on_report(NULL, status, report, len);
+    if (x->calls++) {
+        say("late");
+        return;
+    }
+    on_report(NULL, 0, report, len);
+    if (x->release) {
+        datalith_conn_release(x->conn);
+        x->conn = NULL;
+    } else if (datalith_unlisten(x->conn, x->key, x->klen, EDN)) {
+        fail("unlisten in the callback");
+    }
+    say("done");
+}
+
+static int cmd_listen_self(const char *cfg, const char *mode) {
+    static self_ctx x;
+    char line[256];
+    x.conn = open_conn(cfg);
+    x.release = strcmp(mode, "release") == 0;
+    if (datalith_listen(x.conn, NULL, 0, EDN, on_self, &x, &x.key, &x.klen)) fail("listen");
+    say("ready");
+    while (fgets(line, sizeof line, stdin))
+        if (strncmp(line, "quit", 4) == 0) break;
+    if (x.conn) datalith_conn_release(x.conn);
+    datalith_free(x.key);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "create") == 0) return cmd_create(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "delete") == 0) return cmd_delete(argv[2]);
@@ -370,6 +415,8 @@ int main(int argc, char **argv) {
     if (argc >= 5 && strcmp(argv[1], "compare") == 0)
         return cmd_compare(argv[2], argv[3], argv[4]);
     if (argc >= 3 && strcmp(argv[1], "listen") == 0) return cmd_listen(argv[2]);
+    if (argc >= 4 && strcmp(argv[1], "listen-self") == 0)
+        return cmd_listen_self(argv[2], argv[3]);
     if (argc >= 4 && strcmp(argv[1], "expect-error") == 0)
         return cmd_expect_error(argv[2], argv[3]);
     fprintf(stderr, "usage: see the comment at the top of remote_client.c\n");

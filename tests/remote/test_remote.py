@@ -89,10 +89,12 @@ class Listener:
     """A `remote_client listen CFG` process; its output lines arrive in a
     queue read by a thread (so a test waits for a line with a timeout)."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, *extra):
         import queue
         self.lines = queue.Queue()
-        self.proc = subprocess.Popen([CLIENT, "listen", cfg], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([CLIENT, "listen", cfg] if not extra else
+                                     [CLIENT, "listen-self", cfg] + list(extra),
+                                     stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -297,8 +299,10 @@ class RemoteTest(unittest.TestCase):
             line = lis.next()
             self.assertTrue(line.startswith("error DATALITH_EIO writer server %s"
                                             % self.server.url()), line)
-            # a commit made while the server is away (directly on the store)
+            # a commit made while the server is away (directly on the store);
+            # the watcher retries meanwhile (the error is reported once)
             down = client("transact", self.local_cfg(), '[{:tag "R" :i 2}]')
+            time.sleep(1)
             self.server.start(port)
             up = client("transact", self.peer_cfg(), '[{:tag "R" :i 3}]')
             # delivery resumes from the last report: nothing lost, in order
@@ -306,6 +310,27 @@ class RemoteTest(unittest.TestCase):
             self.check_report(lis.next(), up)
         finally:
             self.assertEqual(lis.quit(), 0)
+
+    def test_remote_peer_listen_callback_stops_itself(self):
+        self.create()
+        for mode in ("unlisten", "release"):
+            lis = Listener(self.peer_cfg(), mode)
+            try:
+                self.assertEqual(lis.next(), "ready")
+                first = client("transact", self.peer_cfg(), '[{:tag "S" :i 1}]')
+                self.check_report(lis.next(), first)
+                self.assertEqual(lis.next(), "done")
+                client("transact", self.peer_cfg(), '[{:tag "S" :i 2}]')
+            finally:
+                self.assertEqual(lis.quit(), 0)
+            # nothing after "done" (a later report would print "late")
+            rest = []
+            while True:
+                line = lis.lines.get(timeout=60)
+                if line is None:
+                    break
+                rest.append(line)
+            self.assertEqual(rest, [], mode)
 
     def test_remote_peer_equals_local(self):
         self.create()
