@@ -2,8 +2,9 @@
 ** api_listen.c — the public facade of transaction listeners: listen and
 ** unlisten (spec/api.edn, category :connection; core/db/listen.h has the
 ** contract and the threading rules).  The exported entry points are
-** generated (dispatch_gen.c: error clearing and NULL checks); remote-peer
-** connections are handled here (spec :dispatch {:remote :custom}).
+** generated (dispatch_gen.c: error clearing, NULL checks, and remote-peer
+** connections handed to dl_rpeer_listen / dl_rpeer_unlisten, core/remote/
+** rlisten.c: spec :dispatch {:remote :peer}).
 */
 #include "datalith.h"
 
@@ -12,7 +13,6 @@
 
 #include "db/db.h"
 #include "db/listen.h"
-#include "remote/remote.h"
 #include "util/arena.h"
 #include "util/error.h"
 
@@ -25,8 +25,6 @@ int dl_impl_listen(datalith_conn *conn, const char *key,
     dl_arena a;
     edn_value k, done;
     int rc;
-    if (DL_REMOTE_HANDLE(conn))
-        return dl_rpeer_listen(conn, key, key_len, fmt, cb, cb_ctx, out, out_len);
     dl_arena_init(&a, 0);
     k = edn_nil();
     rc = key && key_len ? dl_api_read(&a, key, key_len, fmt, "listen key", &k) : 0;
@@ -44,7 +42,6 @@ int dl_impl_unlisten(datalith_conn *conn, const char *key,
     dl_arena a;
     edn_value k;
     int rc;
-    if (DL_REMOTE_HANDLE(conn)) return dl_rpeer_unlisten(conn, key, key_len, fmt);
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, key, key_len, fmt, "unlisten key", &k);
     if (!rc) rc = dl_listen_remove(TO_CONN(conn), &k);

@@ -327,6 +327,9 @@ DATALITH_API int datalith_listen(datalith_conn *conn, const char *key,
     dl_err_clear();
     if (!conn || !cb || !out)
         return dl_err_set(DATALITH_EINVAL, "listen: NULL connection, callback or output");
+    if (DL_REMOTE_HANDLE(conn)) /* core/remote */
+        return dl_rpeer_listen(conn, key, key_len, fmt, cb, cb_ctx, out,
+                               out_len);
     return dl_impl_listen(conn, key, key_len, fmt, cb, cb_ctx, out, out_len);
 }
 
@@ -335,6 +338,8 @@ DATALITH_API int datalith_unlisten(datalith_conn *conn, const char *key,
     dl_err_clear();
     if (!conn)
         return dl_err_set(DATALITH_EINVAL, "unlisten: NULL connection");
+    if (DL_REMOTE_HANDLE(conn)) /* core/remote */
+        return dl_rpeer_unlisten(conn, key, key_len, fmt);
     return dl_impl_unlisten(conn, key, key_len, fmt);
 }
 
