@@ -817,6 +817,21 @@ class LifecycleTest(unittest.TestCase):
             status, text, _ = srv.request("POST", "/await-commit",
                                           '[%s #uuid "%s" 0 7]' % (cfg, known))
             self.assertEqual(status, 400, text)
+            # more commits than one answer holds: :more, and going on from the
+            # last report's :db-after reaches the head with each commit once
+            for k in range(300):
+                srv.edn("/transact", "[%s [{:n %d}]]" % (cfg, 1000 + k))
+            seen, frm, rounds = [], last, 0
+            while True:
+                got = srv.edn("/await-commit", '[%s #uuid "%s" 0 true]' % (cfg, frm))
+                rounds += 1
+                seen += [d.value[2] for r in got[Kw("reports")] for d in r[Kw("tx-data")]
+                         if d.value[1] == Kw("n")]
+                if Kw("more") not in got:
+                    break
+                frm = got[Kw("reports")][-1][Kw("db-after")].value[Kw("commit-id")].value
+            self.assertEqual(seen, list(range(1000, 1300)))
+            self.assertEqual(rounds, 2)
         finally:
             self.assertEqual(srv.stop(), 0)
 
