@@ -6,7 +6,7 @@
 **    :access-control-allow-origin ["https://app.example"]
 **    :max-body-bytes 10485760 :read-timeout-ms 30000 :threads 4
 **    :max-connections 256 :await-max-ms 30000 :poll-ms 250
-**    :log-requests false}
+**    :head-wait true :log-requests false}
 **
 ** Every key is checked: an unknown key or a value of the wrong type stops
 ** the server with a message naming the file, the key and what was given.
