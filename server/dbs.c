@@ -412,7 +412,7 @@ int srv_db_await(srv_db *d, const uint8_t *known, long timeout_ms, dl_db **out) 
     /* other writers can only reach a durable store; a memory database
     ** changes only through this server's own commits (seq) */
     int mem = dl_conn_is_memory(d->conn);
-    int entered = known && !mem;
+    int entered = known && !mem && timeout_ms > 0;
     int watched = mem || (entered && waiter_enter(d));
     for (;;) {
         dl_db *cur = NULL;
