@@ -13,6 +13,10 @@
 
 #include "http_script.h"
 
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
 static dl_http_url url_of(const script *s) {
     char u[64];
     dl_http_url url;
@@ -247,6 +251,41 @@ TEST(read_timeout) {
     }
 }
 
+static void *cancel_later(void *p) {
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    ssize_t w = write(*(int *)p, "x", 1);
+    (void)w;
+    return NULL;
+}
+
+TEST(cancelled) {
+    int fds[2];
+    CHECK_EQ_INT(pipe(fds), 0);
+    dl_http_opts o = DL_HTTP_OPTS_INIT;
+    o.read_timeout_ms = 5000; /* far longer than the cancel takes */
+    o.cancel_fd = &fds[0];
+    {   /* the server accepts and answers nothing; another thread cancels */
+        script s = {0};
+        dl_http_response r;
+        pthread_t t;
+        s.hold = 1;
+        CHECK_EQ_INT(pthread_create(&t, NULL, cancel_later, &fds[1]), 0);
+        CHECK_EQ_INT(run(&s, &o, &r), DATALITH_EIO);
+        CHECK(msg_has(DL_HTTP_CANCELLED));
+        pthread_join(t, NULL);
+    }
+    {   /* already cancelled: fails at the first wait */
+        script s = {0};
+        dl_http_response r;
+        s.hold = 1;
+        CHECK_EQ_INT(run(&s, &o, &r), DATALITH_EIO);
+        CHECK(msg_has(DL_HTTP_CANCELLED));
+    }
+    close(fds[0]);
+    close(fds[1]);
+}
+
 TEST(connection_refused) {
     script s = {0};
     s.port = closed_port();
@@ -288,6 +327,7 @@ int main(void) {
     RUN(bad_headers_and_framing);
     RUN(oversized_responses);
     RUN(read_timeout);
+    RUN(cancelled);
     RUN(connection_refused);
     RUN(unknown_host);
     RUN(token_with_newline_refused);
