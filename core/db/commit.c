@@ -823,12 +823,15 @@ static void mark_released(const char *store_ident) {
             pp = &k->next;
         }
     }
+    dl_conn *gone = NULL; /* released connections, each retained once */
     for (dl_conn **pp = &reg_head; *pp;) {
         dl_conn *c = *pp;
         if (strncmp(c->ident, store_ident, n) == 0 && c->ident[n] == '#') {
             c->released = 1;
+            c->refs++;
             *pp = c->next;
-            c->next = NULL;
+            c->next = gone;
+            gone = c;
         } else {
             pp = &c->next;
         }
@@ -840,6 +843,21 @@ static void mark_released(const char *store_ident) {
         dl_db_release(k->db);
         free(k->ident);
         free(k);
+    }
+    /* A released connection gives up the writer lock now, not when its
+    ** last user lets go: a lock that outlives the store (a PostgreSQL
+    ** advisory lock does) would refuse the database created next. */
+    while (gone) {
+        dl_conn *c = gone;
+        gone = c->next;
+        c->next = NULL;
+        pthread_mutex_lock(&c->mu);
+        if (c->locked) {
+            c->env->store->vt->unlock_writer(c->env->store);
+            c->locked = 0;
+        }
+        pthread_mutex_unlock(&c->mu);
+        dl_conn_release(c);
     }
 }
 
