@@ -209,7 +209,20 @@ int api_index_datoms(datalith_db *dbh, const char *args, size_t args_len,
                                 "in current schema",
                                 key.a->full);
             break;
-        case 'v': key.v = *c; break;
+        case 'v': {
+            /* a ref attribute's value may be named by ident or lookup ref,
+            ** as the entity component can */
+            const dl_attr *at = key.a ? dl_schema_attr(db->schema, key.a) : NULL;
+            key.v = *c;
+            if (at && at->ref && c->type != EDN_INT) {
+                uint64_t ve = 0;
+                int found;
+                rc = resolve_eid(db, c, &ve, &found);
+                if (!rc && !found) empty = 1;
+                key.v = edn_int((int64_t)ve);
+            }
+            break;
+        }
         case 't':
             if (c->type != EDN_INT) {
                 rc = dl_err_set(DATALITH_ETYPE,
