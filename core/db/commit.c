@@ -1030,6 +1030,31 @@ int dl_conn_open_store(const dl_config *cfg, dl_store *st, dl_conn **out) {
     return 0;
 }
 
+/* A second connect to a branch this process already has open shares the
+** connection, so its config must agree with the open one by the same rules
+** as with the stored config (runtime keys may differ); otherwise Datahike's
+** :config-does-not-match-existing-connections. */
+static int conn_check_shared(dl_conn *c, const dl_config *cfg) {
+    dl_arena a;
+    edn_value open_cfg;
+    dl_config eff;
+    int rc;
+    dl_arena_init(&a, 0);
+    rc = dl_config_to_edn(&a, &c->env->config, &open_cfg);
+    if (!rc) rc = dl_config_check_stored(&a, cfg, &open_cfg, &eff);
+    dl_arena_free(&a);
+    if (rc == DATALITH_ECONFLICT) {
+        const char *m = dl_err_last()->message;
+        const char *why = m ? strstr(m, " Differing key") : NULL;
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", why ? why : "");
+        return dl_err_set(DATALITH_ECONFLICT,
+                          "Configuration does not match existing "
+                          "connections.%s", buf);
+    }
+    return rc;
+}
+
 int dl_conn_open(const dl_config *cfg, dl_conn **out) {
     char *ident = NULL;
     dl_conn *c;
@@ -1042,6 +1067,10 @@ int dl_conn_open(const dl_config *cfg, dl_conn **out) {
             c->refs++;
             pthread_mutex_unlock(&reg_mu);
             free(ident);
+            if ((rc = conn_check_shared(c, cfg)) != 0) {
+                dl_conn_release(c);
+                return rc;
+            }
             *out = c;
             return 0;
         }
