@@ -380,8 +380,10 @@ static void on_self(void *ctx, int status, const char *report, size_t len) {
     }
     on_report(NULL, 0, report, len);
     if (x->release) {
+        pthread_mutex_lock(&out_mu); /* main reads x->conn at quit */
         datalith_conn_release(x->conn);
         x->conn = NULL;
+        pthread_mutex_unlock(&out_mu);
     } else if (datalith_unlisten(x->conn, x->key, x->klen, EDN)) {
         fail("unlisten in the callback");
     }
@@ -397,7 +399,10 @@ static int cmd_listen_self(const char *cfg, const char *mode) {
     say("ready");
     while (fgets(line, sizeof line, stdin))
         if (strncmp(line, "quit", 4) == 0) break;
+    pthread_mutex_lock(&out_mu);
     if (x.conn) datalith_conn_release(x.conn);
+    x.conn = NULL;
+    pthread_mutex_unlock(&out_mu);
     datalith_free(x.key);
     return 0;
 }

@@ -125,7 +125,7 @@ class Listener:
         err = self.proc.stderr.read().decode()
         self.proc.stdout.close()
         self.proc.stderr.close()
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        for bad in ("AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "runtime error:"):
             if bad in err:
                 raise AssertionError("sanitizer report from the listener:\n" + err)
         return self.proc.returncode
