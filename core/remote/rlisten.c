@@ -53,6 +53,8 @@
 #define RL_SLACK_MS 10000       /* read timeout beyond the long-poll */
 #define RL_BACKOFF_MIN_MS 100
 #define RL_BACKOFF_MAX_MS 5000
+#define RL_PACE_MS 250          /* between answers of a server that does not
+                                ** hold the request (:await-max-ms 0) */
 
 typedef struct rlistener {
     struct rlistener *next;
@@ -301,7 +303,11 @@ static void *watch_main(void *p) {
         memcpy(known, s->known, 16);
         pthread_mutex_unlock(&s->mu);
         dl_arena_init(&a, 0);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         int rc = await_commit(s, known, RL_WAIT_MS, 1, 1, &a, &ans);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long took = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
         pthread_mutex_lock(&s->mu);
         if (s->gen != gen) {
             dl_arena_free(&a);
@@ -313,6 +319,10 @@ static void *watch_main(void *p) {
         if (!rc) {
             reported = 0;
             backoff = RL_BACKOFF_MIN_MS;
+            /* nothing new, answered at once: the server caps the wait
+            ** (:await-max-ms 0); do not spin on it */
+            if (memcmp(known, s->known, 16) == 0 && took < RL_WAIT_MS / 20)
+                timed_wait(s, RL_PACE_MS);
             continue;
         }
         if (!reported) { /* once per outage */
