@@ -1496,6 +1496,112 @@ static int cb_multi(void *ctx, const edn_sym *ident, uint64_t *out) {
     return rc < 0 ? rc : 0;
 }
 
+/* ---- index back-fill (schema changes under :allow-index-backfill?) ----
+**
+** Enabling :db/index or :db/unique on an attribute that already has datoms
+** puts them into AVET: dl_db_apply only indexes the changes of the
+** transaction, so the attribute's older current datoms are copied from
+** AEVT (and, with history, its temporal datoms from the temporal AEVT,
+** since the temporal AVET holds every AVET attribute) into the new value.
+** A newly unique attribute must then hold each value on one entity only.
+** The result cannot be replayed from the commit log tail (the logged
+** changes do not include the back-filled entries), so its txdata is
+** dropped and the commit writes index nodes, as for purges. */
+
+/* Does the change from o (NULL: new) to n need AVET back-filled or
+** duplicates checked?  *unique: the attribute has just become unique. */
+static bool backfill_needed(const dl_attr *o, const dl_attr *n,
+                            bool *unique) {
+    *unique = o && n->unique != DL_UNIQUE_NONE &&
+              o->unique == DL_UNIQUE_NONE;
+    return o && n->avet && (!o->avet || *unique);
+}
+
+/* Copy the datoms of `a` in tree `from` into tree `to` (already present
+** ones stay as they are); *n counts the datoms copied. */
+static int backfill_tree(bt_tree *to, const bt_tree *from, const edn_sym *a,
+                         uint64_t *n) {
+    dl_datom k = {.a = a};
+    bt_cursor *c;
+    int rc, changed;
+    if ((rc = bt_cursor_open(from, &c)) != 0) return rc;
+    rc = bt_cursor_seek(c, &k, 1, 0);
+    while (rc == 0 && bt_cursor_valid(c)) {
+        dl_datom d;
+        bt_cursor_get(c, &d);
+        if (d.a != a) break;
+        if ((rc = bt_insert(to, &d, &changed)) != 0) break;
+        if (changed) (*n)++;
+        rc = bt_cursor_next(c);
+    }
+    if (rc == 0) rc = bt_cursor_error(c);
+    bt_cursor_close(c);
+    return rc < 0 ? rc : 0;
+}
+
+/* Two entities holding one value of the newly unique `a` in AVET: the
+** Datahike unique-constraint error, naming the later datom as the one that
+** cannot be added. */
+static int backfill_unique(const bt_tree *avet, const edn_sym *a) {
+    dl_datom k = {.a = a}, prev = {0};
+    bt_cursor *c;
+    bool any = false;
+    int rc;
+    if ((rc = bt_cursor_open(avet, &c)) != 0) return rc;
+    rc = bt_cursor_seek(c, &k, 1, 0);
+    while (rc == 0 && bt_cursor_valid(c)) {
+        dl_datom d;
+        bt_cursor_get(c, &d);
+        if (d.a != a) break;
+        if (any && d.e != prev.e && dl_datom_cmp(DL_AVET, &d, &prev, 2) == 0) {
+            bool later = d.tx > prev.tx || (d.tx == prev.tx && d.e > prev.e);
+            pbuf p1, p2;
+            rc = dl_err_set(DATALITH_ETX,
+                            "Cannot add %s because of unique constraint: "
+                            "(%s)",
+                            pdatom(later ? &d : &prev, &p1),
+                            pdatom(later ? &prev : &d, &p2));
+            break;
+        }
+        prev = d; /* v stays valid while the cursor's tree is held */
+        any = true;
+        rc = bt_cursor_next(c);
+    }
+    if (rc == 0) rc = bt_cursor_error(c);
+    bt_cursor_close(c);
+    return rc < 0 ? rc : 0;
+}
+
+/* Back-fill `db` (the uncommitted value built from `before` with the new
+** schema) after dl_schema_check_changes accepted the change and reported
+** used attributes in `bf`. */
+static int backfill_apply(const dl_db *before, dl_db *db,
+                          const dl_schema_backfill *bf) {
+    const dl_schema *s = db->schema;
+    uint64_t copied = 0;
+    int rc = 0;
+    if (!bf || bf->n == 0) return 0;
+    for (size_t i = 0; i < dl_schema_count(s) && rc == 0; i++) {
+        const dl_attr *n = dl_schema_at(s, i), *o;
+        bool unique;
+        if (n->system || !n->ident || !n->eid) continue;
+        o = dl_schema_attr_by_eid(before->schema, n->eid);
+        if (!backfill_needed(o, n, &unique)) continue;
+        rc = backfill_tree(&db->idx[DL_AVET], &db->idx[DL_AEVT], n->ident,
+                           &copied);
+        if (rc == 0 && db->config->keep_history)
+            rc = backfill_tree(&db->idx[DL_TAVET], &db->idx[DL_TAEVT],
+                               n->ident, &copied);
+        if (rc == 0 && unique) rc = backfill_unique(&db->idx[DL_AVET], n->ident);
+    }
+    if (rc == 0 && copied) {
+        free(db->txdata);
+        db->txdata = NULL;
+        db->txdata_len = db->txdata_n = 0;
+    }
+    return rc;
+}
+
 int dl_tx_run(const dl_db *before, const edn_value *tx_data,
               const edn_value *tx_meta, int64_t now_ms, dl_arena *a,
               dl_tx_report *out) {
@@ -1578,9 +1684,11 @@ int dl_tx_run(const dl_db *before, const edn_value *tx_data,
     if (st.schema_changed) {
         used_ctx u = {before, out->db_after};
         dl_schema_data sd = {&u, cb_used, cb_multi};
+        dl_schema_backfill bf;
         rc = dl_schema_check_changes(before->schema, st.schema, &sd,
                                      before->config->allow_index_backfill,
-                                     NULL);
+                                     &bf);
+        if (rc == 0) rc = backfill_apply(before, out->db_after, &bf);
         if (rc) goto fail_state;
     }
 
@@ -1889,9 +1997,11 @@ int dl_tx_load(const dl_db *before, const edn_value *records, dl_arena *a,
     if (st.schema_changed) {
         used_ctx u = {before, out->db_after};
         dl_schema_data sd = {&u, cb_used, cb_multi};
+        dl_schema_backfill bf;
         rc = dl_schema_check_changes(before->schema, st.schema, &sd,
                                      before->config->allow_index_backfill,
-                                     NULL);
+                                     &bf);
+        if (rc == 0) rc = backfill_apply(before, out->db_after, &bf);
         if (rc) goto fail;
     }
     out->tx = st.tx;
