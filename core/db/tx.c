@@ -21,6 +21,10 @@
 ** when it equals the derived value (a no-op), which is what lets a unique
 ** identity composite act as an upsert key in an entity map.
 **
+** A schema change that enables :db/index or :db/unique on an attribute with
+** datoms (allowed by :allow-index-backfill?) back-fills AVET in the same
+** transaction (backfill_apply, before dl_tx_run).
+**
 ** Error texts follow Datahike, which builds messages with (str …): strings
 ** print bare at the top level of a message, nil prints as nothing, and
 ** everything else prints as EDN.
