@@ -1606,6 +1606,33 @@ static int backfill_apply(const dl_db *before, dl_db *db,
     return rc;
 }
 
+/* The end both transaction paths share, once out->db_after is built: check
+** a schema change against the data (and back-fill AVET when it allows
+** that), then fill the report's tx, instant and datoms (copied into `a`). */
+static int tx_finish(dl_arena *a, const dl_db *before, tx_state *st,
+                     int64_t instant, dl_tx_report *out) {
+    int rc;
+    if (st->schema_changed) {
+        used_ctx u = {before, out->db_after};
+        dl_schema_data sd = {&u, cb_used, cb_multi};
+        dl_schema_backfill bf;
+        rc = dl_schema_check_changes(before->schema, st->schema, &sd,
+                                     before->config->allow_index_backfill,
+                                     &bf);
+        if (rc == 0) rc = backfill_apply(before, out->db_after, &bf);
+        if (rc) return rc;
+    }
+    out->tx = st->tx;
+    out->tx_instant = instant;
+    out->n_datoms = st->data.n;
+    out->datoms = dl_arena_alloc(a, (st->data.n ? st->data.n : 1) *
+                                        sizeof(dl_datom));
+    if (!out->datoms) return DATALITH_ENOMEM;
+    if (st->data.n)
+        memcpy(out->datoms, st->data.p, st->data.n * sizeof(dl_datom));
+    return 0;
+}
+
 int dl_tx_run(const dl_db *before, const edn_value *tx_data,
               const edn_value *tx_meta, int64_t now_ms, dl_arena *a,
               dl_tx_report *out) {
@@ -1685,28 +1712,7 @@ int dl_tx_run(const dl_db *before, const edn_value *tx_data,
         if (st.purged.n && (rc = purge_apply(&st, out->db_after)) != 0)
             goto fail_state;
     }
-    if (st.schema_changed) {
-        used_ctx u = {before, out->db_after};
-        dl_schema_data sd = {&u, cb_used, cb_multi};
-        dl_schema_backfill bf;
-        rc = dl_schema_check_changes(before->schema, st.schema, &sd,
-                                     before->config->allow_index_backfill,
-                                     &bf);
-        if (rc == 0) rc = backfill_apply(before, out->db_after, &bf);
-        if (rc) goto fail_state;
-    }
-
-    /* the report */
-    out->tx = st.tx;
-    out->tx_instant = instant;
-    out->n_datoms = st.data.n;
-    out->datoms = dl_arena_alloc(a, (st.data.n ? st.data.n : 1) *
-                                        sizeof(dl_datom));
-    if (!out->datoms) {
-        rc = DATALITH_ENOMEM;
-        goto fail_state;
-    }
-    memcpy(out->datoms, st.data.p, st.data.n * sizeof(dl_datom));
+    if ((rc = tx_finish(a, before, &st, instant, out)) != 0) goto fail_state;
     {
         size_t n = st.tempids.n;
         edn_value *kv = dl_arena_alloc(a, (2 * n + 2) * sizeof *kv);
@@ -1998,27 +2004,7 @@ int dl_tx_load(const dl_db *before, const edn_value *records, dl_arena *a,
         free(ch);
         if (rc) goto fail;
     }
-    if (st.schema_changed) {
-        used_ctx u = {before, out->db_after};
-        dl_schema_data sd = {&u, cb_used, cb_multi};
-        dl_schema_backfill bf;
-        rc = dl_schema_check_changes(before->schema, st.schema, &sd,
-                                     before->config->allow_index_backfill,
-                                     &bf);
-        if (rc == 0) rc = backfill_apply(before, out->db_after, &bf);
-        if (rc) goto fail;
-    }
-    out->tx = st.tx;
-    out->tx_instant = instant;
-    out->n_datoms = st.data.n;
-    out->datoms = dl_arena_alloc(a, (st.data.n ? st.data.n : 1) *
-                                        sizeof(dl_datom));
-    if (!out->datoms) {
-        rc = DATALITH_ENOMEM;
-        goto fail;
-    }
-    if (st.data.n)
-        memcpy(out->datoms, st.data.p, st.data.n * sizeof(dl_datom));
+    if ((rc = tx_finish(a, before, &st, instant, out)) != 0) goto fail;
     if ((rc = edn_map(a, NULL, 0, &out->tempids)) != 0) goto fail;
     if ((rc = edn_map(a, NULL, 0, &out->tx_meta)) != 0) goto fail;
     state_reset(&st);
