@@ -409,6 +409,26 @@ out:
     return rc ? rc : 1;
 }
 
+/* The end both apply paths share: counters, the base link, and the log
+** record of a small transaction on a store that keeps a log tail.  Takes
+** over `db`: released on failure. */
+static int apply_finish(const dl_db *base, dl_db *db, const dl_change *changes,
+                        size_t n, uint64_t max_eid, uint64_t max_tx,
+                        int64_t tx_instant, dl_db **out) {
+    int rc;
+    db->max_eid = max_eid;
+    db->max_tx = max_tx;
+    db->last_tx_instant = tx_instant;
+    dl_db_set_base(db, base);
+    if (base->env->log_tail && base->commit_key[0] && n <= DL_LOG_MAX_DATOMS &&
+        (rc = encode_txdata(changes, n, db)) != 0) {
+        dl_db_release(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
 int dl_db_apply(const dl_db *base, const dl_change *changes, size_t n,
                 dl_schema *schema, uint64_t max_eid, uint64_t max_tx,
                 int64_t tx_instant, dl_db **out) {
@@ -439,17 +459,8 @@ int dl_db_apply(const dl_db *base, const dl_change *changes, size_t n,
             return rc;
         }
     }
-    db->max_eid = max_eid;
-    db->max_tx = max_tx;
-    db->last_tx_instant = tx_instant;
-    dl_db_set_base(db, base);
-    if (base->env->log_tail && base->commit_key[0] && n <= DL_LOG_MAX_DATOMS &&
-        (rc = encode_txdata(changes, n, db)) != 0) {
-        dl_db_release(db);
-        return rc;
-    }
-    *out = db;
-    return 0;
+    return apply_finish(base, db, changes, n, max_eid, max_tx, tx_instant,
+                        out);
 }
 
 /* ---- apply with moved EAVT and AVET (the transaction layer) ---- */
@@ -556,15 +567,6 @@ int dl_db_apply_moved(const dl_db *base, const dl_change *changes, size_t n,
         dl_db_release(db);
         return rc;
     }
-    db->max_eid = max_eid;
-    db->max_tx = max_tx;
-    db->last_tx_instant = tx_instant;
-    dl_db_set_base(db, base);
-    if (base->env->log_tail && base->commit_key[0] && n <= DL_LOG_MAX_DATOMS &&
-        (rc = encode_txdata(changes, n, db)) != 0) {
-        dl_db_release(db);
-        return rc;
-    }
-    *out = db;
-    return 0;
+    return apply_finish(base, db, changes, n, max_eid, max_tx, tx_instant,
+                        out);
 }
