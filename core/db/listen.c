@@ -5,7 +5,8 @@
 ** STATE.  A connection's dl_listen_set is created by its first listen and
 ** lives until the connection closes and no watcher thread uses it any more
 ** (refcounted: the connection holds one reference, a running watcher
-** another).  Everything in it is guarded by `mu`:
+** another).  The listener list, the lock and the watcher thread are the
+** shared dl_lset (lset.h).  Everything in it is guarded by `mu`:
 **
 **   listeners   singly linked; `busy` while its callback runs, `removed`
 **               once unlisten found it (it is skipped from then on)
@@ -26,6 +27,7 @@
 #include "listen.h"
 
 #include "db_internal.h"
+#include "lset.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -43,12 +45,7 @@
 #define LISTEN_MAX_QUEUE 4096   /* own reports kept for the watcher */
 
 typedef struct listener {
-    struct listener *next;
-    char *key;          /* canonical EDN text of the key */
-    int fmt;
-    dl_listen_fn fn;
-    void *ctx;
-    int busy, removed;
+    dl_lsnr b;          /* key, callback, busy/removed (lset.h) */
     /* Reports start after the commit that was newest at listen: `start`
     ** until the watcher has processed it (armed = 0), and never one whose
     ** delivery began before the listener was added (seq). */
@@ -65,17 +62,11 @@ typedef struct queued {
 } queued;
 
 typedef struct dl_listen_set {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int refs;
+    dl_lset ls;         /* listeners, mu, cv, watcher thread (lset.h) */
     dl_conn *conn;      /* NULL once the connection closed */
-    listener *head;
     queued *q_head, *q_tail;
     size_t q_len;
     int inflight;
-    unsigned gen;
-    int have_thread;
-    pthread_t thread;
     char known[DL_COMMIT_KEY_MAX]; /* last commit delivered (or seen) */
     dl_listen_wait_fn waiter;
     void *waiter_ctx;
@@ -96,15 +87,6 @@ static int encode(const edn_value *v, int fmt, dl_buf *b) {
     }
 }
 
-static char *key_text(const edn_value *key) {
-    dl_buf b = DL_BUF_INIT;
-    if (edn_write(&b, key) != 0) {
-        dl_buf_free(&b);
-        return NULL;
-    }
-    return dl_buf_detach(&b, NULL);
-}
-
 static void queue_free_all(dl_listen_set *s) {
     while (s->q_head) {
         queued *q = s->q_head;
@@ -117,19 +99,12 @@ static void queue_free_all(dl_listen_set *s) {
 }
 
 static void set_unref_locked(dl_listen_set *s, int *free_it) {
-    *free_it = --s->refs == 0;
+    *free_it = --s->ls.refs == 0;
 }
 
 static void set_free(dl_listen_set *s) {
-    while (s->head) {
-        listener *l = s->head;
-        s->head = l->next;
-        free(l->key);
-        free(l);
-    }
+    dl_lset_destroy(&s->ls);
     queue_free_all(s);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
     free(s);
 }
 
@@ -138,13 +113,7 @@ static dl_listen_set *set_get(dl_conn *c, int create) {
     pthread_mutex_lock(&slot_mu);
     s = *slot;
     if (!s && create && (s = calloc(1, sizeof *s)) != NULL) {
-        pthread_mutex_init(&s->mu, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&s->cv, &ca);
-        pthread_condattr_destroy(&ca);
-        s->refs = 1;
+        dl_lset_init(&s->ls);
         s->conn = c;
         *slot = s;
     }
@@ -153,16 +122,7 @@ static dl_listen_set *set_get(dl_conn *c, int create) {
 }
 
 static int on_watcher(const dl_listen_set *s) {
-    return s->have_thread && pthread_equal(pthread_self(), s->thread);
-}
-
-static void timed_wait(dl_listen_set *s, int ms) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += (long)ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    return s->ls.have_thread && pthread_equal(pthread_self(), s->ls.thread);
 }
 
 /* ---- reports of commits made elsewhere ---- */
@@ -326,26 +286,25 @@ static int build_report(dl_conn *c, const char *key, const dl_commit_meta *m,
 
 /* Listeners waiting for commit `key` (NULL: any) to pass start now. */
 static void arm(dl_listen_set *s, const char *key) {
-    for (listener *l = s->head; l; l = l->next)
+    for (listener *l = (listener *)s->ls.head; l; l = (listener *)l->b.next)
         if (!l->armed && (!key || strcmp(l->start, key) == 0)) l->armed = 1;
 }
 
 /* Call every listener with the report (CBOR) or with an error status.
-** Called and returns with s->mu held; returns non-zero if this watcher
+** Called and returns with s->ls.mu held; returns non-zero if this watcher
 ** must exit (its generation ended meanwhile). */
 static int deliver(dl_listen_set *s, unsigned gen, int status, const uint8_t *cbor,
                    size_t len) {
     char *enc[3] = {NULL, NULL, NULL};
     size_t enc_len[3] = {0, 0, 0};
     uint64_t upto = s->seq;
-    listener *l = s->head;
+    listener *l = (listener *)s->ls.head;
     int stop = 0;
-#define SKIPPED(x) ((x)->removed || !(x)->armed || (x)->seq > upto)
-    while (l && SKIPPED(l)) l = l->next;
+#define SKIPPED(x) ((x)->b.removed || !(x)->armed || (x)->seq > upto)
+    while (l && SKIPPED(l)) l = (listener *)l->b.next;
     while (l && !stop) {
-        int fmt = l->fmt, rc = 0;
-        l->busy = 1;
-        pthread_mutex_unlock(&s->mu);
+        int fmt = l->b.fmt, rc = 0;
+        dl_lset_enter(&s->ls, &l->b);
         if (!status && !enc[fmt]) {
             dl_arena a;
             edn_value v;
@@ -359,32 +318,19 @@ static int deliver(dl_listen_set *s, unsigned gen, int status, const uint8_t *cb
             if (!rc && !enc[fmt]) rc = dl_err_nomem();
         }
         if (status) {
-            l->fn(l->ctx, status, NULL, 0);
+            l->b.fn(l->b.ctx, status, NULL, 0);
         } else if (rc) {
-            l->fn(l->ctx, rc, NULL, 0);
+            l->b.fn(l->b.ctx, rc, NULL, 0);
         } else {
-            l->fn(l->ctx, 0, enc[fmt], enc_len[fmt]);
+            l->b.fn(l->b.ctx, 0, enc[fmt], enc_len[fmt]);
         }
-        pthread_mutex_lock(&s->mu);
-        l->busy = 0;
-        listener *nx = l->next;
-        if (l->removed == 2) { /* removed by its own callback: ours to free */
-            for (listener **pp = &s->head; *pp; pp = &(*pp)->next)
-                if (*pp == l) {
-                    *pp = l->next;
-                    break;
-                }
-            free(l->key);
-            free(l);
-        }
-        pthread_cond_broadcast(&s->cv);
-        stop = s->gen != gen;
-        l = nx;
-        while (l && SKIPPED(l)) l = l->next;
+        l = (listener *)dl_lset_leave(&s->ls, &l->b);
+        stop = s->ls.gen != gen;
+        while (l && SKIPPED(l)) l = (listener *)l->b.next;
     }
 #undef SKIPPED
     for (int i = 0; i < 3; i++) free(enc[i]);
-    return stop || s->gen != gen;
+    return stop || s->ls.gen != gen;
 }
 
 /* Take our own queued report for commit `key` (under mu). */
@@ -402,29 +348,24 @@ static queued *queue_take(dl_listen_set *s, const char *key) {
 
 /* ---- the watcher ---- */
 
-typedef struct watch_arg {
-    dl_listen_set *s;
-    unsigned gen;
-} watch_arg;
-
 /* Wait for the head to move (called without mu). */
 static void wait_change(dl_listen_set *s, dl_conn *c, const char *known,
                         dl_listen_wait_fn waiter, void *wctx, unsigned gen) {
     int rc = DATALITH_EUNSUPPORTED;
     if (waiter) rc = waiter(wctx, c, known, LISTEN_WAIT_MS);
     else if (!dl_conn_is_memory(c)) rc = dl_conn_wait_head(c, known, LISTEN_WAIT_MS);
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->ls.mu);
     /* no wait function (or it failed): sleep until signalled or the poll
     ** interval passes; memory connections only learn of commits through
     ** tx_end's signal */
-    if (rc != 0 && s->gen == gen && !s->q_head)
-        timed_wait(s, rc == DATALITH_EUNSUPPORTED ? LISTEN_POLL_MS : 1000);
-    pthread_mutex_unlock(&s->mu);
+    if (rc != 0 && s->ls.gen == gen && !s->q_head)
+        dl_lset_timed_wait(&s->ls, rc == DATALITH_EUNSUPPORTED ? LISTEN_POLL_MS : 1000);
+    pthread_mutex_unlock(&s->ls.mu);
 }
 
 /* Deliver the memory connection's queued reports in order (under mu). */
 static int drain_memory(dl_listen_set *s, unsigned gen) {
-    while (s->q_head && s->gen == gen) {
+    while (s->q_head && s->ls.gen == gen) {
         queued *q = s->q_head;
         s->q_head = q->next;
         if (!s->q_head) s->q_tail = NULL;
@@ -436,7 +377,7 @@ static int drain_memory(dl_listen_set *s, unsigned gen) {
         free(q);
         if (stop) return 1;
     }
-    return s->gen != gen;
+    return s->ls.gen != gen;
 }
 
 /* Deliver every commit after s->known up to `head` (entered and left with
@@ -449,10 +390,10 @@ static int catch_up(dl_listen_set *s, dl_conn *c, unsigned gen, const char *head
     int rc = 0, found = 0, stop = 0;
     memset(&pm, 0, sizeof pm);
     /* our own transactions in flight queue their reports first */
-    while (s->inflight > 0 && s->gen == gen) pthread_cond_wait(&s->cv, &s->mu);
-    if (s->gen != gen) return 1;
+    while (s->inflight > 0 && s->ls.gen == gen) pthread_cond_wait(&s->ls.cv, &s->ls.mu);
+    if (s->ls.gen != gen) return 1;
     memcpy(known, s->known, sizeof known);
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->ls.mu);
     /* newest first: head, its parent, ... back to `known` */
     snprintf(k, sizeof k, "%s", head);
     while (k[0] && n < LISTEN_MAX_WALK) {
@@ -482,12 +423,12 @@ static int catch_up(dl_listen_set *s, dl_conn *c, unsigned gen, const char *head
         free(m.txdata);
         if (m.parent[0]) rc = dl_commit_meta_read(c, m.parent, &pm);
     }
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->ls.mu);
     for (size_t i = n; !rc && !stop && i-- > 0;) {
         queued *q = queue_take(s, keys[i]);
         dl_buf b = DL_BUF_INIT;
         int skip = 0;
-        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_unlock(&s->ls.mu);
         rc = dl_commit_meta_read(c, keys[i], &m);
         if (!rc && !q) {
             /* a commit that changed nothing (a writer flushing its log
@@ -499,8 +440,8 @@ static int catch_up(dl_listen_set *s, dl_conn *c, unsigned gen, const char *head
         pm = m;
         pm.txdata = NULL;
         free(m.txdata);
-        pthread_mutex_lock(&s->mu);
-        if (s->gen != gen) stop = 1;
+        pthread_mutex_lock(&s->ls.mu);
+        if (s->ls.gen != gen) stop = 1;
         if (!rc && !stop) {
             snprintf(s->known, sizeof s->known, "%s", keys[i]);
             if (q) stop = deliver(s, gen, 0, q->cbor, q->len);
@@ -515,48 +456,48 @@ static int catch_up(dl_listen_set *s, dl_conn *c, unsigned gen, const char *head
     }
     free(pm.txdata);
     free(keys);
-    if (reset && !stop && s->gen == gen) arm(s, NULL); /* their start is gone */
-    if (rc && !stop && s->gen == gen) {
+    if (reset && !stop && s->ls.gen == gen) arm(s, NULL); /* their start is gone */
+    if (rc && !stop && s->ls.gen == gen) {
         /* tell the listeners (the thread's last error says what failed),
         ** then go on from the head */
         snprintf(s->known, sizeof s->known, "%s", head);
         arm(s, NULL);
         stop = deliver(s, gen, rc, NULL, 0);
     }
-    return stop || s->gen != gen;
+    return stop || s->ls.gen != gen;
 }
 
 static void *watch_main(void *p) {
-    watch_arg *wa = p;
-    dl_listen_set *s = wa->s;
+    dl_lset_arg *wa = p;
+    dl_listen_set *s = (dl_listen_set *)wa->s;
     unsigned gen = wa->gen;
     int free_it = 0, reported = 0;
     free(wa);
-    pthread_mutex_lock(&s->mu);
-    while (s->gen == gen) {
+    pthread_mutex_lock(&s->ls.mu);
+    while (s->ls.gen == gen) {
         dl_conn *c = s->conn;
         char known[DL_COMMIT_KEY_MAX], head[DL_COMMIT_KEY_MAX];
         dl_listen_wait_fn waiter = s->waiter;
         void *wctx = s->waiter_ctx;
         if (dl_conn_is_memory(c)) {
             if (drain_memory(s, gen)) break;
-            pthread_cond_wait(&s->cv, &s->mu);
+            pthread_cond_wait(&s->ls.cv, &s->ls.mu);
             continue;
         }
         memcpy(known, s->known, sizeof known);
-        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_unlock(&s->ls.mu);
         wait_change(s, c, known, waiter, wctx, gen);
-        pthread_mutex_lock(&s->mu);
-        if (s->gen != gen) break;
-        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_lock(&s->ls.mu);
+        if (s->ls.gen != gen) break;
+        pthread_mutex_unlock(&s->ls.mu);
         int rc = dl_conn_head_now(c, head);
-        pthread_mutex_lock(&s->mu);
-        if (s->gen != gen) break;
+        pthread_mutex_lock(&s->ls.mu);
+        if (s->ls.gen != gen) break;
         if (rc) {
             /* e.g. the database was deleted: say so once */
             if (!reported && deliver(s, gen, rc, NULL, 0)) break;
             reported = 1;
-            timed_wait(s, 500);
+            dl_lset_timed_wait(&s->ls, 500);
             continue;
         }
         reported = 0;
@@ -569,45 +510,14 @@ static void *watch_main(void *p) {
         if (catch_up(s, c, gen, head)) break;
     }
     set_unref_locked(s, &free_it);
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->ls.mu);
     if (free_it) set_free(s);
     return NULL;
 }
 
-/* Start a watcher for the current generation (under mu). */
-static int start_watcher(dl_listen_set *s) {
-    watch_arg *wa = malloc(sizeof *wa);
-    int err;
-    if (!wa) return dl_err_nomem();
-    wa->s = s;
-    wa->gen = ++s->gen;
-    s->refs++;
-    if ((err = pthread_create(&s->thread, NULL, watch_main, wa)) != 0) {
-        s->refs--;
-        free(wa);
-        return dl_err_set(DATALITH_EIO, "listen: cannot start the watcher thread (%s)",
-                          strerror(err));
-    }
-    s->have_thread = 1;
-    return 0;
-}
-
 /* End the watcher's generation; join it unless we are on it (under mu,
 ** which is dropped while joining). */
-static void stop_watcher(dl_listen_set *s) {
-    if (!s->have_thread) return;
-    s->gen++;
-    pthread_cond_broadcast(&s->cv);
-    s->have_thread = 0;
-    if (pthread_equal(pthread_self(), s->thread)) {
-        pthread_detach(s->thread); /* exits at its next check */
-        return;
-    }
-    pthread_t t = s->thread;
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(t, NULL);
-    pthread_mutex_lock(&s->mu);
-}
+static void stop_watcher(dl_listen_set *s) { dl_lset_stop(&s->ls, NULL, NULL); }
 
 /* ---- the contract ---- */
 
@@ -633,39 +543,37 @@ int dl_listen_add(dl_conn *c, const edn_value *key, int fmt, dl_listen_fn fn,
         if (k.type != EDN_KEYWORD) return dl_err_nomem();
     }
     if ((rc = edn_clone(a, &k, key_out)) != 0) return rc;
-    if (!(l = calloc(1, sizeof *l)) || !(l->key = key_text(&k))) {
+    if (!(l = calloc(1, sizeof *l)) || !(l->b.key = dl_lset_key_text(&k))) {
         free(l);
         return dl_err_nomem();
     }
-    l->fmt = fmt;
-    l->fn = fn;
-    l->ctx = ctx;
+    l->b.fmt = fmt;
+    l->b.fn = fn;
+    l->b.ctx = ctx;
     if (!(s = set_get(c, 1))) {
-        free(l->key);
+        free(l->b.key);
         free(l);
         return dl_err_nomem();
     }
-    pthread_mutex_lock(&s->mu);
-    for (listener *x = s->head; x; x = x->next) {
-        if (!x->removed && strcmp(x->key, l->key) == 0) {
-            pthread_mutex_unlock(&s->mu);
-            rc = dl_err_set(DATALITH_EEXISTS, "listen: key %s is already listening", l->key);
-            free(l->key);
-            free(l);
-            return rc;
-        }
+    pthread_mutex_lock(&s->ls.mu);
+    if (dl_lset_find(&s->ls, l->b.key)) {
+        pthread_mutex_unlock(&s->ls.mu);
+        rc = dl_err_set(DATALITH_EEXISTS, "listen: key %s is already listening", l->b.key);
+        free(l->b.key);
+        free(l);
+        return rc;
     }
     /* deliveries start after the commit that is newest now (read under mu,
     ** so the watcher's `known` cannot pass it unseen) */
     rc = dl_conn_head_now(c, head);
-    if (!rc && !s->have_thread) {
+    if (!rc && !s->ls.have_thread) {
         memcpy(s->known, head, sizeof head);
         queue_free_all(s);
-        rc = start_watcher(s);
+        rc = dl_lset_start(&s->ls, watch_main);
     }
     if (rc) {
-        pthread_mutex_unlock(&s->mu);
-        free(l->key);
+        pthread_mutex_unlock(&s->ls.mu);
+        free(l->b.key);
         free(l);
         return rc;
     }
@@ -673,52 +581,34 @@ int dl_listen_add(dl_conn *c, const edn_value *key, int fmt, dl_listen_fn fn,
     l->armed = strcmp(s->known, head) == 0;
     memcpy(l->start, head, sizeof head);
     /* appended: listeners are called in the order they were added */
-    listener **pp = &s->head;
-    while (*pp) pp = &(*pp)->next;
-    *pp = l;
-    pthread_mutex_unlock(&s->mu);
+    dl_lset_append(&s->ls, &l->b);
+    pthread_mutex_unlock(&s->ls.mu);
     return 0;
 }
 
 int dl_listen_remove(dl_conn *c, const edn_value *key) {
     dl_listen_set *s;
-    listener *l = NULL;
+    dl_lsnr *l = NULL;
     char *kt;
     if (!c || !key) return dl_err_set(DATALITH_EINVAL, "unlisten: NULL argument");
-    if (!(kt = key_text(key))) return dl_err_nomem();
+    if (!(kt = dl_lset_key_text(key))) return dl_err_nomem();
     s = set_get(c, 0);
     if (s) {
-        pthread_mutex_lock(&s->mu);
-        for (l = s->head; l; l = l->next)
-            if (!l->removed && strcmp(l->key, kt) == 0) break;
+        pthread_mutex_lock(&s->ls.mu);
+        l = dl_lset_find(&s->ls, kt);
     }
     if (!l) {
-        if (s) pthread_mutex_unlock(&s->mu);
+        if (s) pthread_mutex_unlock(&s->ls.mu);
         int rc = dl_err_set(DATALITH_ENOTFOUND, "unlisten: no listener with key %s", kt);
         free(kt);
         return rc;
     }
     free(kt);
-    if (l->busy && on_watcher(s)) {
-        l->removed = 2; /* its own callback: deliver() frees it */
-    } else {
-        l->removed = 1;
-        while (l->busy) pthread_cond_wait(&s->cv, &s->mu);
-        for (listener **pp = &s->head; *pp; pp = &(*pp)->next)
-            if (*pp == l) {
-                *pp = l->next;
-                break;
-            }
-        free(l->key);
-        free(l);
-    }
-    int any = 0;
-    for (listener *x = s->head; x; x = x->next) any |= !x->removed;
-    if (!any) {
+    if (!dl_lset_remove(&s->ls, l, on_watcher(s))) {
         stop_watcher(s);
         queue_free_all(s);
     }
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->ls.mu);
     return 0;
 }
 
@@ -726,12 +616,12 @@ int dl_listen_tx_begin(dl_conn *c) {
     dl_listen_set *s = c ? set_get(c, 0) : NULL;
     int tok = 0;
     if (!s) return 0;
-    pthread_mutex_lock(&s->mu);
-    if (s->have_thread) {
+    pthread_mutex_lock(&s->ls.mu);
+    if (s->ls.have_thread) {
         s->inflight++;
         tok = 1;
     }
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->ls.mu);
     return tok;
 }
 
@@ -751,9 +641,9 @@ void dl_listen_tx_end(dl_conn *c, int token, const dl_db *after,
             q = NULL; /* the watcher builds the report from the record */
         }
     }
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->ls.mu);
     if (token) s->inflight--;
-    if (q && s->have_thread) {
+    if (q && s->ls.have_thread) {
         if (s->q_len >= LISTEN_MAX_QUEUE) { /* drop the oldest */
             queued *o = s->q_head;
             s->q_head = o->next;
@@ -768,8 +658,8 @@ void dl_listen_tx_end(dl_conn *c, int token, const dl_db *after,
         s->q_len++;
         q = NULL;
     }
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    pthread_cond_broadcast(&s->ls.cv);
+    pthread_mutex_unlock(&s->ls.mu);
     if (q) {
         free(q->cbor);
         free(q);
@@ -779,10 +669,10 @@ void dl_listen_tx_end(dl_conn *c, int token, const dl_db *after,
 void dl_listen_set_waiter(dl_conn *c, dl_listen_wait_fn fn, void *ctx) {
     dl_listen_set *s = c ? set_get(c, 1) : NULL;
     if (!s) return;
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->ls.mu);
     s->waiter = fn;
     s->waiter_ctx = ctx;
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->ls.mu);
 }
 
 void dl_listen_conn_closing(dl_conn *c) {
@@ -793,11 +683,11 @@ void dl_listen_conn_closing(dl_conn *c) {
     *slot = NULL;
     pthread_mutex_unlock(&slot_mu);
     if (!s) return;
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->ls.mu);
     stop_watcher(s);
     s->conn = NULL;
     set_unref_locked(s, &free_it);
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->ls.mu);
     if (free_it) set_free(s);
 }
 

@@ -35,6 +35,7 @@
 #include "remote.h"
 
 #include "api/api_util.h"
+#include "db/lset.h"
 #include "remote/remote_internal.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -57,23 +58,13 @@
                                 ** hold the request (:await-max-ms 0) */
 
 typedef struct rlistener {
-    struct rlistener *next;
-    char *key;          /* canonical EDN text of the key */
-    int fmt;
-    datalith_listen_fn fn;
-    void *ctx;
-    int busy, removed;  /* removed 2: by its own callback, deliver frees it */
+    dl_lsnr b;          /* key, callback, busy/removed (db/lset.h) */
     int64_t min_tx;     /* reports start above this :max-tx (the head at listen) */
 } rlistener;
 
 typedef struct dl_rlisten {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int refs;           /* the handle's slot + a running watcher */
-    rlistener *head;
-    unsigned gen;
-    int have_thread;
-    pthread_t thread;
+    dl_lset ls;         /* listeners, mu, cv, watcher thread; refs: the
+                        ** handle's slot + a running watcher (db/lset.h) */
     int cancel[2];      /* pipe: a byte abandons the watcher's request */
     dl_arena arena;     /* config and settings below */
     edn_value config;
@@ -90,23 +81,16 @@ static atomic_uint_fast64_t key_counter;
 static edn_value kw(const char *full) { return edn_keyword_str(full); }
 
 static void set_free(dl_rlisten *s) {
-    while (s->head) {
-        rlistener *l = s->head;
-        s->head = l->next;
-        free(l->key);
-        free(l);
-    }
+    dl_lset_destroy(&s->ls);
     close(s->cancel[0]);
     close(s->cancel[1]);
     dl_arena_free(&s->arena);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
     free(s);
 }
 
 /* Drop one reference (under mu, which the caller then unlocks); 1 when the
 ** caller must free the set. */
-static int unref_locked(dl_rlisten *s) { return --s->refs == 0; }
+static int unref_locked(dl_rlisten *s) { return --s->ls.refs == 0; }
 
 static int set_new(datalith_conn *conn, dl_rlisten **out) {
     dl_rlisten *s = calloc(1, sizeof *s);
@@ -122,13 +106,7 @@ static int set_new(datalith_conn *conn, dl_rlisten **out) {
     if ((rc = edn_clone(&s->arena, dl_rpeer_conn_config(conn), &s->config)) != 0 ||
         (rc = dl_remote_peer_settings(&s->config, &s->r)) != 0)
         goto fail;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    s->refs = 1;
+    dl_lset_init(&s->ls);
     *out = s;
     return 0;
 fail:
@@ -140,15 +118,6 @@ fail:
 }
 
 static int on_watcher(const dl_rlisten *s) { return tl_delivering == s; }
-
-static void timed_wait(dl_rlisten *s, int ms) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += (long)ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-}
 
 static void drain_cancel(dl_rlisten *s) {
     char buf[64];
@@ -212,43 +181,29 @@ static int deliver(dl_rlisten *s, unsigned gen, int status, const char *msg,
     char *enc[3] = {NULL, NULL, NULL};
     size_t enc_len[3] = {0, 0, 0};
     int enc_rc[3] = {0, 0, 0};
-    rlistener *l = s->head;
-#define SKIP(x) ((x)->removed || (!status && tx <= (x)->min_tx))
-    while (l && SKIP(l)) l = l->next;
-    while (l && s->gen == gen) {
-        int fmt = l->fmt;
-        l->busy = 1;
-        pthread_mutex_unlock(&s->mu);
+    rlistener *l = (rlistener *)s->ls.head;
+#define SKIP(x) ((x)->b.removed || (!status && tx <= (x)->min_tx))
+    while (l && SKIP(l)) l = (rlistener *)l->b.next;
+    while (l && s->ls.gen == gen) {
+        int fmt = l->b.fmt;
+        dl_lset_enter(&s->ls, &l->b);
         tl_delivering = s;
         if (status) {
             dl_err_set(status, "%s", msg);
-            l->fn(l->ctx, status, NULL, 0);
+            l->b.fn(l->b.ctx, status, NULL, 0);
         } else {
             if (!enc[fmt] && !enc_rc[fmt])
                 enc_rc[fmt] = dl_api_write(rep, fmt, &enc[fmt], &enc_len[fmt]);
-            if (enc_rc[fmt]) l->fn(l->ctx, enc_rc[fmt], NULL, 0);
-            else l->fn(l->ctx, 0, enc[fmt], enc_len[fmt]);
+            if (enc_rc[fmt]) l->b.fn(l->b.ctx, enc_rc[fmt], NULL, 0);
+            else l->b.fn(l->b.ctx, 0, enc[fmt], enc_len[fmt]);
         }
         tl_delivering = NULL;
-        pthread_mutex_lock(&s->mu);
-        l->busy = 0;
-        rlistener *nx = l->next;
-        if (l->removed == 2) { /* its own callback removed it */
-            for (rlistener **pp = &s->head; *pp; pp = &(*pp)->next)
-                if (*pp == l) {
-                    *pp = l->next;
-                    break;
-                }
-            free(l->key);
-            free(l);
-        }
-        pthread_cond_broadcast(&s->cv);
-        l = nx;
-        while (l && SKIP(l)) l = l->next;
+        l = (rlistener *)dl_lset_leave(&s->ls, &l->b);
+        while (l && SKIP(l)) l = (rlistener *)l->b.next;
     }
 #undef SKIP
     for (int i = 0; i < 3; i++) free(enc[i]);
-    return s->gen != gen;
+    return s->ls.gen != gen;
 }
 
 /* Deliver the reports of one answer (mu held). */
@@ -274,7 +229,7 @@ static int deliver_answer(dl_rlisten *s, unsigned gen, dl_arena *a,
         if (tx <= s->last_tx) {
             /* the branch started again (deleted and created anew): the
             ** thresholds of the old one mean nothing any more */
-            for (rlistener *l = s->head; l; l = l->next) l->min_tx = -1;
+            for (dl_lsnr *l = s->ls.head; l; l = l->next) ((rlistener *)l)->min_tx = -1;
         }
         memcpy(s->known, id, 16);
         s->last_tx = tx;
@@ -284,45 +239,40 @@ static int deliver_answer(dl_rlisten *s, unsigned gen, dl_arena *a,
     return 0;
 }
 
-typedef struct watch_arg {
-    dl_rlisten *s;
-    unsigned gen;
-} watch_arg;
-
 static void *watch_main(void *p) {
-    watch_arg *wa = p;
-    dl_rlisten *s = wa->s;
+    dl_lset_arg *wa = p;
+    dl_rlisten *s = (dl_rlisten *)wa->s;
     unsigned gen = wa->gen;
     int reported = 0, backoff = RL_BACKOFF_MIN_MS, free_it;
     free(wa);
-    pthread_mutex_lock(&s->mu);
-    while (s->gen == gen) {
+    pthread_mutex_lock(&s->ls.mu);
+    while (s->ls.gen == gen) {
         uint8_t known[16];
         dl_arena a;
         edn_value ans;
         memcpy(known, s->known, 16);
-        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_unlock(&s->ls.mu);
         dl_arena_init(&a, 0);
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         int rc = await_commit(s, known, RL_WAIT_MS, 1, 1, &a, &ans);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         long took = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
-        pthread_mutex_lock(&s->mu);
-        if (s->gen != gen) {
+        pthread_mutex_lock(&s->ls.mu);
+        if (s->ls.gen != gen) {
             dl_arena_free(&a);
             break;
         }
         if (!rc) rc = deliver_answer(s, gen, &a, &ans);
         dl_arena_free(&a);
-        if (s->gen != gen) break;
+        if (s->ls.gen != gen) break;
         if (!rc) {
             reported = 0;
             backoff = RL_BACKOFF_MIN_MS;
             /* nothing new, answered at once: the server caps the wait
             ** (:await-max-ms 0); do not spin on it */
             if (memcmp(known, s->known, 16) == 0 && took < RL_WAIT_MS / 20)
-                timed_wait(s, RL_PACE_MS);
+                dl_lset_timed_wait(&s->ls, RL_PACE_MS);
             continue;
         }
         if (!reported) { /* once per outage */
@@ -331,64 +281,28 @@ static void *watch_main(void *p) {
             reported = 1;
             if (deliver(s, gen, rc, msg, NULL, 0)) break;
         }
-        timed_wait(s, backoff);
+        dl_lset_timed_wait(&s->ls, backoff);
         backoff = backoff * 2 > RL_BACKOFF_MAX_MS ? RL_BACKOFF_MAX_MS : backoff * 2;
     }
     free_it = unref_locked(s);
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->ls.mu);
     dl_err_clear();
     if (free_it) set_free(s);
     return NULL;
 }
 
-/* Start a watcher for a new generation (under mu). */
-static int start_watcher(dl_rlisten *s) {
-    watch_arg *wa = malloc(sizeof *wa);
-    int err;
-    if (!wa) return dl_err_nomem();
-    wa->s = s;
-    wa->gen = ++s->gen;
-    s->refs++;
-    if ((err = pthread_create(&s->thread, NULL, watch_main, wa)) != 0) {
-        s->refs--;
-        free(wa);
-        return dl_err_set(DATALITH_EIO, "listen: cannot start the watcher thread (%s)",
-                          strerror(err));
-    }
-    s->have_thread = 1;
-    return 0;
+static void cancel_poll(void *s) {
+    ssize_t w = write(((dl_rlisten *)s)->cancel[1], "x", 1); /* abandon the long-poll */
+    (void)w;
 }
 
 /* End the watcher's generation and join it, unless on it (under mu, which
 ** is dropped while joining). */
 static void stop_watcher(dl_rlisten *s) {
-    if (!s->have_thread) return;
-    s->gen++;
-    s->have_thread = 0;
-    pthread_cond_broadcast(&s->cv);
-    if (on_watcher(s) && pthread_equal(pthread_self(), s->thread)) {
-        pthread_detach(s->thread); /* exits when the callback returns */
-        return;
-    }
-    ssize_t w = write(s->cancel[1], "x", 1); /* abandon the long-poll */
-    (void)w;
-    pthread_t t = s->thread;
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(t, NULL);
-    pthread_mutex_lock(&s->mu);
-    drain_cancel(s);
+    if (dl_lset_stop(&s->ls, cancel_poll, s)) drain_cancel(s);
 }
 
 /* ---- the facade's entry points ---- */
-
-static char *key_text(const edn_value *key) {
-    dl_buf b = DL_BUF_INIT;
-    if (edn_write(&b, key) != 0) {
-        dl_buf_free(&b);
-        return NULL;
-    }
-    return dl_buf_detach(&b, NULL);
-}
 
 static dl_rlisten *slot_get(datalith_conn *conn, int create, int *rc) {
     dl_rlisten **slot = dl_rpeer_listen_slot(conn), *s;
@@ -425,12 +339,12 @@ int dl_rpeer_listen(datalith_conn *conn, const char *key, size_t key_len,
         k = kw(name);
         if (k.type != EDN_KEYWORD) rc = dl_err_nomem();
     }
-    if (!rc && (!(l = calloc(1, sizeof *l)) || !(l->key = key_text(&k))))
+    if (!rc && (!(l = calloc(1, sizeof *l)) || !(l->b.key = dl_lset_key_text(&k))))
         rc = dl_err_nomem();
     if (rc) goto out;
-    l->fmt = fmt;
-    l->fn = cb;
-    l->ctx = cb_ctx;
+    l->b.fmt = fmt;
+    l->b.fn = cb;
+    l->b.ctx = cb_ctx;
     if (!(s = slot_get(conn, 1, &rc))) goto out;
     /* the head now: reports start after it (and the server answers) */
     rc = await_commit(s, NULL, 0, 0, 0, &a, &ans);
@@ -439,23 +353,20 @@ int dl_rpeer_listen(datalith_conn *conn, const char *key, size_t key_len,
         rc = dl_err_set(DATALITH_EIO, "%s: /await-commit answered without :max-tx",
                         s->r.label);
     if (rc) goto out;
-    pthread_mutex_lock(&s->mu);
-    for (rlistener *x = s->head; x && !rc; x = x->next)
-        if (!x->removed && strcmp(x->key, l->key) == 0)
-            rc = dl_err_set(DATALITH_EEXISTS, "listen: key %s is already listening",
-                            l->key);
-    if (!rc && !s->have_thread) {
+    pthread_mutex_lock(&s->ls.mu);
+    if (dl_lset_find(&s->ls, l->b.key))
+        rc = dl_err_set(DATALITH_EEXISTS, "listen: key %s is already listening",
+                        l->b.key);
+    if (!rc && !s->ls.have_thread) {
         memcpy(s->known, head, 16);
         s->last_tx = l->min_tx;
-        rc = start_watcher(s);
+        rc = dl_lset_start(&s->ls, watch_main);
     }
     if (!rc) {
-        rlistener **pp = &s->head; /* called in the order they were added */
-        while (*pp) pp = &(*pp)->next;
-        *pp = l;
+        dl_lset_append(&s->ls, &l->b);
         l = NULL;
     }
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->ls.mu);
     if (!rc) {
         rc = dl_api_write(&k, fmt, out, out_len);
         if (rc) {
@@ -467,7 +378,7 @@ int dl_rpeer_listen(datalith_conn *conn, const char *key, size_t key_len,
     }
 out:
     if (l) {
-        free(l->key);
+        free(l->b.key);
         free(l);
     }
     dl_arena_free(&a);
@@ -478,7 +389,7 @@ int dl_rpeer_unlisten(datalith_conn *conn, const char *key, size_t key_len,
                       int fmt) {
     dl_arena a;
     edn_value k;
-    rlistener *l = NULL;
+    dl_lsnr *l = NULL;
     dl_rlisten *s;
     char *kt = NULL;
     int rc;
@@ -486,39 +397,23 @@ int dl_rpeer_unlisten(datalith_conn *conn, const char *key, size_t key_len,
     if (!conn) return dl_err_set(DATALITH_EINVAL, "unlisten: NULL connection");
     dl_arena_init(&a, 0);
     rc = dl_api_read(&a, key, key_len, fmt, "unlisten key", &k);
-    if (!rc && !(kt = key_text(&k))) rc = dl_err_nomem();
+    if (!rc && !(kt = dl_lset_key_text(&k))) rc = dl_err_nomem();
     dl_arena_free(&a);
     if (rc) return rc;
     s = slot_get(conn, 0, &rc);
     if (s) {
-        pthread_mutex_lock(&s->mu);
-        for (l = s->head; l; l = l->next)
-            if (!l->removed && strcmp(l->key, kt) == 0) break;
+        pthread_mutex_lock(&s->ls.mu);
+        l = dl_lset_find(&s->ls, kt);
     }
     if (!l) {
-        if (s) pthread_mutex_unlock(&s->mu);
+        if (s) pthread_mutex_unlock(&s->ls.mu);
         rc = dl_err_set(DATALITH_ENOTFOUND, "unlisten: no listener with key %s", kt);
         free(kt);
         return rc;
     }
     free(kt);
-    if (l->busy && on_watcher(s)) {
-        l->removed = 2;
-    } else {
-        l->removed = 1;
-        while (l->busy) pthread_cond_wait(&s->cv, &s->mu);
-        for (rlistener **pp = &s->head; *pp; pp = &(*pp)->next)
-            if (*pp == l) {
-                *pp = l->next;
-                break;
-            }
-        free(l->key);
-        free(l);
-    }
-    int any = 0;
-    for (rlistener *x = s->head; x; x = x->next) any |= !x->removed;
-    if (!any) stop_watcher(s);
-    pthread_mutex_unlock(&s->mu);
+    if (!dl_lset_remove(&s->ls, l, on_watcher(s))) stop_watcher(s);
+    pthread_mutex_unlock(&s->ls.mu);
     return 0;
 }
 
@@ -530,12 +425,12 @@ void dl_rlisten_close(struct dl_rlisten **slot) {
     *slot = NULL;
     pthread_mutex_unlock(&slot_mu);
     if (!s) return;
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->ls.mu);
     int mine = on_watcher(s);
     stop_watcher(s);
     /* no callback runs now, except the one that released the handle */
-    for (rlistener **pp = &s->head; *pp;) {
-        rlistener *l = *pp;
+    for (dl_lsnr **pp = &s->ls.head; *pp;) {
+        dl_lsnr *l = *pp;
         if (l->busy && mine) {
             l->removed = 2;
             pp = &l->next;
@@ -546,6 +441,6 @@ void dl_rlisten_close(struct dl_rlisten **slot) {
         free(l);
     }
     free_it = unref_locked(s);
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->ls.mu);
     if (free_it) set_free(s);
 }
