@@ -38,6 +38,31 @@ int dl_store_pg_open(const edn_value *cfg, int create, dl_store **out);
 int dl_store_pg_exists(const edn_value *cfg, int *out);
 #endif
 
+/* Buffered puts (store_batch.c): owned (key, bytes) pairs, one per key, a
+** later put of a key replacing the earlier.  `bytes` sums keys and data.
+** Not thread-safe: the backend's mutex guards its batches. */
+typedef struct dl_store_pending {
+    char *key;
+    uint8_t *data;
+    size_t len;
+} dl_store_pending;
+
+typedef struct dl_store_batch {
+    dl_store_pending *it;
+    size_t n, cap, bytes;
+} dl_store_batch;
+
+dl_store_pending *dl_store_batch_find(dl_store_batch *b, const char *key);
+/* Take ownership of key and data (both freed on failure: ENOMEM). */
+int dl_store_batch_set(dl_store_batch *b, char *key, uint8_t *data,
+                       size_t len);
+void dl_store_batch_remove(dl_store_batch *b, const char *key);
+void dl_store_batch_clear(dl_store_batch *b); /* keeps the array */
+void dl_store_batch_free(dl_store_batch *b);
+/* After a failed commit: move flight's entries back into pend, except keys
+** pend holds already (a newer put made meanwhile wins); flight ends empty. */
+void dl_store_batch_requeue(dl_store_batch *pend, dl_store_batch *flight);
+
 /* Read the string value of `key` (e.g. "path") from a config map.
 ** Missing or not a string: DATALITH_EINVAL naming the key. */
 int dl_store_cfg_string(const edn_value *cfg, const char *key,

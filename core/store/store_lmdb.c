@@ -73,16 +73,8 @@ typedef struct lmdb_env {
     atomic_ulong gen; /* commits completed through this env */
 } lmdb_env;
 
-typedef struct lmdb_pending {
-    char *key;
-    uint8_t *data;
-    size_t len;
-} lmdb_pending;
-
-typedef struct lmdb_batch {
-    lmdb_pending *it;
-    size_t n, cap;
-} lmdb_batch;
+typedef dl_store_pending lmdb_pending;
+typedef dl_store_batch lmdb_batch;
 
 typedef struct lmdb_store {
     dl_store base;
@@ -139,62 +131,6 @@ static int lmdb_commit(lmdb_env *e, MDB_txn *txn) {
 
 /* ---- buffered puts (caller holds mu) ---- */
 
-static lmdb_pending *lmdb_batch_find(lmdb_batch *b, const char *key) {
-    for (size_t i = 0; i < b->n; i++)
-        if (strcmp(b->it[i].key, key) == 0) return &b->it[i];
-    return NULL;
-}
-
-static void lmdb_batch_clear(lmdb_batch *b) {
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->it[i].key);
-        free(b->it[i].data);
-    }
-    b->n = 0;
-}
-
-static void lmdb_batch_free(lmdb_batch *b) {
-    lmdb_batch_clear(b);
-    free(b->it);
-    b->it = NULL;
-    b->cap = 0;
-}
-
-static void lmdb_batch_remove(lmdb_batch *b, const char *key) {
-    lmdb_pending *p = lmdb_batch_find(b, key);
-    if (p) {
-        free(p->key);
-        free(p->data);
-        *p = b->it[--b->n];
-    }
-}
-
-/* Take ownership of key/data (freed on failure). */
-static int lmdb_batch_set(lmdb_batch *b, char *key, uint8_t *data,
-                          size_t len) {
-    lmdb_pending *p = lmdb_batch_find(b, key);
-    if (p) {
-        free(key);
-        free(p->data);
-        p->data = data;
-        p->len = len;
-        return 0;
-    }
-    if (b->n == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 16;
-        lmdb_pending *np = realloc(b->it, nc * sizeof *np);
-        if (!np) {
-            free(key);
-            free(data);
-            return dl_err_nomem();
-        }
-        b->it = np;
-        b->cap = nc;
-    }
-    b->it[b->n++] = (lmdb_pending){key, data, len};
-    return 0;
-}
-
 /* Start a commit: take cmu, move pend to flight. */
 static void lmdb_commit_begin(lmdb_store *l) {
     pthread_mutex_lock(&l->cmu);
@@ -209,21 +145,8 @@ static void lmdb_commit_begin(lmdb_store *l) {
 ** pend (a newer put of the same key, made meanwhile, wins). */
 static void lmdb_commit_end(lmdb_store *l, int ok) {
     pthread_mutex_lock(&l->mu);
-    if (!ok) {
-        for (size_t i = 0; i < l->flight.n; i++) {
-            lmdb_pending *f = &l->flight.it[i];
-            if (lmdb_batch_find(&l->pend, f->key)) {
-                free(f->key);
-                free(f->data);
-            } else {
-                /* On out-of-memory the entry is freed and lost; the
-                ** commit that failed has reported its error already. */
-                lmdb_batch_set(&l->pend, f->key, f->data, f->len);
-            }
-        }
-        l->flight.n = 0;
-    }
-    lmdb_batch_clear(&l->flight);
+    if (!ok) dl_store_batch_requeue(&l->pend, &l->flight);
+    dl_store_batch_clear(&l->flight);
     pthread_mutex_unlock(&l->mu);
     pthread_mutex_unlock(&l->cmu);
 }
@@ -273,8 +196,8 @@ static int lmdb_get(dl_store *s, const char *key, uint8_t **out,
     int rc = dl_store_check_key(key, "key");
     if (rc) return rc;
     pthread_mutex_lock(&l->mu);
-    lmdb_pending *p = lmdb_batch_find(&l->pend, key);
-    if (!p) p = lmdb_batch_find(&l->flight, key);
+    lmdb_pending *p = dl_store_batch_find(&l->pend, key);
+    if (!p) p = dl_store_batch_find(&l->flight, key);
     if (p) {
         uint8_t *b = malloc(p->len ? p->len : 1);
         if (!b) {
@@ -307,7 +230,7 @@ static int lmdb_put(dl_store *s, const char *key, const uint8_t *data,
     }
     if (len) memcpy(copy, data, len);
     pthread_mutex_lock(&l->mu);
-    rc = lmdb_batch_set(&l->pend, k, copy, len);
+    rc = dl_store_batch_set(&l->pend, k, copy, len);
     pthread_mutex_unlock(&l->mu);
     return rc;
 }
@@ -318,7 +241,7 @@ static int lmdb_del(dl_store *s, const char *key) {
     if (rc) return rc;
     pthread_mutex_lock(&l->cmu);
     pthread_mutex_lock(&l->mu);
-    lmdb_batch_remove(&l->pend, key);
+    dl_store_batch_remove(&l->pend, key);
     pthread_mutex_unlock(&l->mu);
     MDB_txn *txn;
     int mrc = mdb_txn_begin(l->e->env, NULL, 0, &txn);
@@ -537,8 +460,8 @@ static void lmdb_env_release(lmdb_env *e) {
 static void lmdb_close(dl_store *s) {
     lmdb_store *l = (lmdb_store *)s;
     dl_wlock_release(&l->wlock);
-    lmdb_batch_free(&l->pend);
-    lmdb_batch_free(&l->flight);
+    dl_store_batch_free(&l->pend);
+    dl_store_batch_free(&l->flight);
     lmdb_env_release(l->e);
     pthread_mutex_destroy(&l->mu);
     pthread_mutex_destroy(&l->cmu);

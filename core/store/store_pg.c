@@ -81,16 +81,8 @@
 #define PG_OID_TEXTARRAY 1009
 #define PG_OID_BYTEAARRAY 1001
 
-typedef struct pg_pending {
-    char *key;
-    uint8_t *data;
-    size_t len;
-} pg_pending;
-
-typedef struct pg_batch {
-    pg_pending *it;
-    size_t n, cap, bytes;
-} pg_batch;
+typedef dl_store_pending pg_pending;
+typedef dl_store_batch pg_batch;
 
 typedef struct pg_store {
     dl_store base;
@@ -441,65 +433,6 @@ static int pg_run(pg_store *s, pg_op op, void *arg) {
 
 /* ---- buffered puts (caller holds mu) ---- */
 
-static pg_pending *pg_batch_find(pg_batch *b, const char *key) {
-    for (size_t i = 0; i < b->n; i++)
-        if (strcmp(b->it[i].key, key) == 0) return &b->it[i];
-    return NULL;
-}
-
-static void pg_batch_clear(pg_batch *b) {
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->it[i].key);
-        free(b->it[i].data);
-    }
-    b->n = 0;
-    b->bytes = 0;
-}
-
-static void pg_batch_free(pg_batch *b) {
-    pg_batch_clear(b);
-    free(b->it);
-    b->it = NULL;
-    b->cap = 0;
-}
-
-/* Take ownership of key and data (freed on failure). */
-static int pg_batch_set(pg_batch *b, char *key, uint8_t *data, size_t len) {
-    pg_pending *p = pg_batch_find(b, key);
-    if (p) {
-        free(key);
-        free(p->data);
-        b->bytes = b->bytes - p->len + len;
-        p->data = data;
-        p->len = len;
-        return 0;
-    }
-    if (b->n == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 16;
-        pg_pending *np = realloc(b->it, nc * sizeof *np);
-        if (!np) {
-            free(key);
-            free(data);
-            return dl_err_nomem();
-        }
-        b->it = np;
-        b->cap = nc;
-    }
-    b->it[b->n++] = (pg_pending){key, data, len};
-    b->bytes += len + strlen(key);
-    return 0;
-}
-
-static void pg_batch_remove(pg_batch *b, const char *key) {
-    pg_pending *p = pg_batch_find(b, key);
-    if (p) {
-        b->bytes -= p->len + strlen(p->key);
-        free(p->key);
-        free(p->data);
-        *p = b->it[--b->n];
-    }
-}
-
 /* Start a commit: take cmu, move pend to flight. */
 static void pg_commit_begin(pg_store *s) {
     pthread_mutex_lock(&s->cmu);
@@ -514,19 +447,8 @@ static void pg_commit_begin(pg_store *s) {
 ** same key, made meanwhile, win). */
 static void pg_commit_end(pg_store *s, int ok) {
     pthread_mutex_lock(&s->mu);
-    if (!ok) {
-        for (size_t i = 0; i < s->flight.n; i++) {
-            pg_pending *f = &s->flight.it[i];
-            if (pg_batch_find(&s->pend, f->key)) {
-                free(f->key);
-                free(f->data);
-            } else {
-                pg_batch_set(&s->pend, f->key, f->data, f->len);
-            }
-        }
-        s->flight.n = 0;
-    }
-    pg_batch_clear(&s->flight);
+    if (!ok) dl_store_batch_requeue(&s->pend, &s->flight);
+    dl_store_batch_clear(&s->flight);
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_unlock(&s->cmu);
 }
@@ -644,8 +566,8 @@ static int pg_get(dl_store *st, const char *key, uint8_t **out,
     int rc = dl_store_check_key(key, "key");
     if (rc) return rc;
     pthread_mutex_lock(&s->mu);
-    pg_pending *p = pg_batch_find(&s->pend, key);
-    if (!p) p = pg_batch_find(&s->flight, key);
+    pg_pending *p = dl_store_batch_find(&s->pend, key);
+    if (!p) p = dl_store_batch_find(&s->flight, key);
     if (p) {
         uint8_t *b = malloc(p->len ? p->len : 1);
         if (!b) {
@@ -699,7 +621,7 @@ static int pg_put(dl_store *st, const char *key, const uint8_t *data,
     }
     if (len) memcpy(copy, data, len);
     pthread_mutex_lock(&s->mu);
-    rc = pg_batch_set(&s->pend, k, copy, len);
+    rc = dl_store_batch_set(&s->pend, k, copy, len);
     int big = s->pend.bytes > PG_PEND_BYTES;
     pthread_mutex_unlock(&s->mu);
     /* A very large batch is written early (still idempotent). */
@@ -727,7 +649,7 @@ static int pg_del(dl_store *st, const char *key) {
     if (rc) return rc;
     pthread_mutex_lock(&s->cmu);
     pthread_mutex_lock(&s->mu);
-    pg_batch_remove(&s->pend, key);
+    dl_store_batch_remove(&s->pend, key);
     pthread_mutex_unlock(&s->mu);
     char sql[160];
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE k = $1", s->objs);
@@ -1227,8 +1149,8 @@ static void pg_free(pg_store *s) {
     free(s->heads);
     free(s->channel);
     free(s->channel_q);
-    pg_batch_free(&s->pend);
-    pg_batch_free(&s->flight);
+    dl_store_batch_free(&s->pend);
+    dl_store_batch_free(&s->flight);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->cmu);
     pthread_mutex_destroy(&s->lmu);
@@ -1262,7 +1184,7 @@ static int pg_drop_op(pg_store *s, PGconn *c, void *arg, int retry) {
 static int pg_destroy(dl_store *st) {
     pg_store *s = (pg_store *)st;
     pthread_mutex_lock(&s->mu);
-    pg_batch_clear(&s->pend);
+    dl_store_batch_clear(&s->pend);
     pthread_mutex_unlock(&s->mu);
     /* Our own idle LISTEN sessions hold no table locks; drop them anyway
     ** so nothing of ours outlives the tables. */
