@@ -90,3 +90,16 @@ void dl_store_batch_requeue(dl_store_batch *pend, dl_store_batch *flight) {
     flight->n = 0;
     flight->bytes = 0;
 }
+
+int dl_store_batch_copy(dl_store_batch *pend, dl_store_batch *flight,
+                        const char *key, uint8_t **out, size_t *len) {
+    dl_store_pending *p = dl_store_batch_find(pend, key);
+    if (!p) p = dl_store_batch_find(flight, key);
+    if (!p) return 0;
+    uint8_t *b = malloc(p->len ? p->len : 1);
+    if (!b) return dl_err_nomem();
+    if (p->len) memcpy(b, p->data, p->len);
+    *out = b;
+    *len = p->len;
+    return 1;
+}

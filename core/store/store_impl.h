@@ -62,6 +62,10 @@ void dl_store_batch_free(dl_store_batch *b);
 /* After a failed commit: move flight's entries back into pend, except keys
 ** pend holds already (a newer put made meanwhile wins); flight ends empty. */
 void dl_store_batch_requeue(dl_store_batch *pend, dl_store_batch *flight);
+/* A get served from the puts not yet committed: a malloc'd copy of key's
+** bytes from pend, else flight.  1 when found, 0 when in neither, ENOMEM. */
+int dl_store_batch_copy(dl_store_batch *pend, dl_store_batch *flight,
+                        const char *key, uint8_t **out, size_t *len);
 
 /* Read the string value of `key` (e.g. "path") from a config map.
 ** Missing or not a string: DATALITH_EINVAL naming the key. */

@@ -73,7 +73,6 @@ typedef struct lmdb_env {
     atomic_ulong gen; /* commits completed through this env */
 } lmdb_env;
 
-typedef dl_store_pending lmdb_pending;
 typedef dl_store_batch lmdb_batch;
 
 typedef struct lmdb_store {
@@ -196,21 +195,9 @@ static int lmdb_get(dl_store *s, const char *key, uint8_t **out,
     int rc = dl_store_check_key(key, "key");
     if (rc) return rc;
     pthread_mutex_lock(&l->mu);
-    lmdb_pending *p = dl_store_batch_find(&l->pend, key);
-    if (!p) p = dl_store_batch_find(&l->flight, key);
-    if (p) {
-        uint8_t *b = malloc(p->len ? p->len : 1);
-        if (!b) {
-            rc = dl_err_nomem();
-        } else {
-            if (p->len) memcpy(b, p->data, p->len);
-            *out = b;
-            *len = p->len;
-        }
-        pthread_mutex_unlock(&l->mu);
-        return rc;
-    }
+    rc = dl_store_batch_copy(&l->pend, &l->flight, key, out, len);
     pthread_mutex_unlock(&l->mu);
+    if (rc) return rc < 0 ? rc : 0;
     /* Not buffered: a commit that held it has finished before we looked,
     ** so a fresh read transaction sees it. */
     return lmdb_read(l, l->e->objs, "object", key, out, len);

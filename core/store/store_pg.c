@@ -81,7 +81,6 @@
 #define PG_OID_TEXTARRAY 1009
 #define PG_OID_BYTEAARRAY 1001
 
-typedef dl_store_pending pg_pending;
 typedef dl_store_batch pg_batch;
 
 typedef struct pg_store {
@@ -566,21 +565,9 @@ static int pg_get(dl_store *st, const char *key, uint8_t **out,
     int rc = dl_store_check_key(key, "key");
     if (rc) return rc;
     pthread_mutex_lock(&s->mu);
-    pg_pending *p = dl_store_batch_find(&s->pend, key);
-    if (!p) p = dl_store_batch_find(&s->flight, key);
-    if (p) {
-        uint8_t *b = malloc(p->len ? p->len : 1);
-        if (!b) {
-            rc = dl_err_nomem();
-        } else {
-            if (p->len) memcpy(b, p->data, p->len);
-            *out = b;
-            *len = p->len;
-        }
-        pthread_mutex_unlock(&s->mu);
-        return rc;
-    }
+    rc = dl_store_batch_copy(&s->pend, &s->flight, key, out, len);
     pthread_mutex_unlock(&s->mu);
+    if (rc) return rc < 0 ? rc : 0;
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT v FROM %s WHERE k = $1", s->objs);
     pg_read_arg a = {sql, "object", key, out, len};
