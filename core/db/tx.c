@@ -555,13 +555,17 @@ static int push_all(tx_state *st, const edn_value *items, size_t n) {
     return 0;
 }
 
-static int push_components(tx_state *st, const dl_datom *ds, size_t n) {
+/* Push [op v] for every component value v among ds: op is
+** :db.fn/retractEntity (retractEntity's cascade) or :db.purge/entity
+** (Datahike's purge-components). */
+static int push_components(tx_state *st, const dl_datom *ds, size_t n,
+                           const edn_sym *op_sym) {
     for (size_t i = n; i-- > 0;) {
         const dl_attr *x = attr_of(st, ds[i].a);
         if (x && x->component && ds[i].v.type == EDN_INT) {
             edn_value it[2], op;
             int rc;
-            it[0] = edn_keyword(K.retract_entity2);
+            it[0] = edn_keyword(op_sym);
             it[1] = ds[i].v;
             if ((rc = edn_vector(st->a, it, 2, &op)) != 0) return rc;
             if ((rc = push(st, &op)) != 0) return rc;
@@ -951,7 +955,7 @@ static int do_retract_entity(tx_state *st, const edn_value *ent) {
         if (d->e == e) continue; /* self reference: already retracted */
         rc = retract_datom(st, d);
     }
-    if (rc == 0) rc = push_components(st, eds.p, eds.n);
+    if (rc == 0) rc = push_components(st, eds.p, eds.n, K.retract_entity2);
 out:
     free(eds.p);
     free(vds.p);
@@ -1077,7 +1081,7 @@ static int do_list(tx_state *st, const edn_value *ent) {
         if ((rc = cur_ea(st, eid, it[2].u.sym, &ds)) == 0) {
             for (size_t i = 0; i < ds.n && rc == 0; i++)
                 rc = retract_datom(st, &((dl_datom *)ds.p)[i]);
-            if (rc == 0) rc = push_components(st, ds.p, ds.n);
+            if (rc == 0) rc = push_components(st, ds.p, ds.n, K.retract_entity2);
         }
         free(ds.p);
         return rc;
@@ -1200,23 +1204,6 @@ static int history_scan(tx_state *st, dl_index o, const dl_datom *key,
     return rc;
 }
 
-/* Datahike's purge-components: [:db.purge/entity v] for every component
-** value among ds. */
-static int push_purge_components(tx_state *st, const dl_datom *ds, size_t n) {
-    for (size_t i = n; i-- > 0;) {
-        const dl_attr *x = attr_of(st, ds[i].a);
-        if (x && x->component && ds[i].v.type == EDN_INT) {
-            edn_value it[2], op;
-            int rc;
-            it[0] = edn_keyword(K.purge_entity);
-            it[1] = ds[i].v;
-            if ((rc = edn_vector(st->a, it, 2, &op)) != 0) return rc;
-            if ((rc = push(st, &op)) != 0) return rc;
-        }
-    }
-    return 0;
-}
-
 static int u64_cmp(const void *x, const void *y) {
     uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
     return a < b ? -1 : a > b;
@@ -1269,7 +1256,7 @@ static int purge_before(tx_state *st, int64_t ms) {
         if ((rc = purge_queue(st, DL_TEAVT, d, 5)) != 0) break;
         rc = vec_push(&comp, d, sizeof *d);
     }
-    if (rc == 0) rc = push_purge_components(st, comp.p, comp.n);
+    if (rc == 0) rc = push_components(st, comp.p, comp.n, K.purge_entity);
 out:
     free(txs);
     free(txi.p);
@@ -1345,7 +1332,7 @@ static int do_purge(tx_state *st, const edn_value *ent) {
                 rc = purge_queue(st, DL_AVET, &rk, 2);
             }
         }
-        if (rc == 0) rc = push_purge_components(st, hist.p, hist.n);
+        if (rc == 0) rc = push_components(st, hist.p, hist.n, K.purge_entity);
         free(hist.p);
         return rc;
     }
